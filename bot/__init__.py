@@ -1,0 +1,3 @@
+"""newsbot: ranked, scheduled news digests for Discord servers."""
+
+__version__ = "0.1.0"

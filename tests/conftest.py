@@ -1,0 +1,44 @@
+"""Shared fixtures: paths to ../shared (corpus, Discord OpenAPI spec) and the project's seeds.
+
+Tests that need ../shared skip when it is missing on a developer machine, and fail under CI=true,
+where a missing ../shared means the run proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DIR = Path(os.environ.get("NEWSBOT_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+
+
+def require_shared(relative: str) -> Path:
+    """Path of something under ../shared; skip (or fail under CI=true) when it is missing."""
+    path = SHARED_DIR / relative
+    if not path.exists():
+        message = f"{path} is missing (../shared is needed for this test)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """../shared/corpus: 2,477 real articles in three source folders."""
+    return require_shared("corpus")
+
+
+@pytest.fixture(scope="session")
+def openapi_path() -> Path:
+    """Discord's OpenAPI description of its HTTP API."""
+    return require_shared("discord-api-spec/openapi.json")
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    return SEEDS_DIR
