@@ -6,10 +6,10 @@ stops start-up with a `ConfigError` that names the key and the problem.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -34,7 +34,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def parse_hhmm(value: str) -> time:
+def parse_hhmm(value: str) -> dt.time:
     """Parse `HH:MM` (24-hour clock) or raise ValueError with a readable reason."""
     match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
     if not match:
@@ -42,7 +42,7 @@ def parse_hhmm(value: str) -> time:
     hour, minute = int(match[1]), int(match[2])
     if hour > 23 or minute > 59:
         raise ValueError(f"{value!r} is not a time of day: hours go 00-23 and minutes 00-59")
-    return time(hour, minute)
+    return dt.time(hour, minute)
 
 
 def parse_weekdays(value: str) -> frozenset[int]:
@@ -57,7 +57,7 @@ def parse_weekdays(value: str) -> frozenset[int]:
         if "-" in part:
             start, _, end = part.partition("-")
             a, b = _weekday_index(start), _weekday_index(end)
-            span = range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)]
+            span = range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)]
             days.update(span)
         else:
             days.add(_weekday_index(part))
@@ -126,7 +126,7 @@ class ScheduleSettings(_Section):
         return value
 
     @property
-    def local_time(self) -> time:
+    def local_time(self) -> dt.time:
         return parse_hhmm(self.time)
 
     @property
@@ -177,7 +177,9 @@ class Settings(_Section):
     def _colours(cls, value: dict[str, str]) -> dict[str, str]:
         for topic, colour in value.items():
             if not _HEX_COLOUR.match(colour):
-                raise ValueError(f"colour of topic {topic!r} must look like #1A2B3C, not {colour!r}")
+                raise ValueError(
+                    f"colour of topic {topic!r} must look like #1A2B3C, not {colour!r}"
+                )
         return value
 
     @property

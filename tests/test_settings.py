@@ -1,0 +1,114 @@
+"""Configuration: documented defaults load; bad values stop start-up naming the key and the problem."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from bot.settings import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    format_weekdays,
+    load_settings,
+    parse_hhmm,
+    parse_weekdays,
+)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "newsbot.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_loads_and_points_at_seeds() -> None:
+    settings = load_settings(DEFAULT_CONFIG, environ={})
+    assert settings.articles_dir == DEFAULT_CONFIG.parent.parent.resolve() / "seeds"
+    assert settings.schedule.local_time == time(8, 0)
+    assert settings.schedule.weekday_set == frozenset(range(7))
+    assert settings.digest.per_topic == 3
+
+
+def test_empty_config_gives_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), environ={})
+    assert settings.schedule.timezone == "UTC"
+    assert settings.delivery.max_messages_per_second == 40
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "articles_dir: news\ndatabase: db/x.sqlite3\n"), {})
+    assert settings.articles_dir == tmp_path.resolve() / "news"
+    assert settings.index_dir == tmp_path.resolve() / "db" / "x.sqlite3.index"
+
+
+def test_environment_wins_over_the_file(tmp_path: Path) -> None:
+    env = {"NEWSBOT_ARTICLES_DIR": str(tmp_path / "a"), "NEWSBOT_DATABASE": str(tmp_path / "d.db")}
+    settings = load_settings(write(tmp_path, "articles_dir: elsewhere\n"), env)
+    assert settings.articles_dir == tmp_path / "a"
+    assert settings.database == tmp_path / "d.db"
+
+
+def test_newsbot_config_variable_selects_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "digest:\n  per_topic: 7\n")
+    assert load_settings(environ={"NEWSBOT_CONFIG": str(path)}).digest.per_topic == 7
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "schedule:\n  timezone: Mars/Olympus\n",
+            "schedule.timezone: 'Mars/Olympus' is not an IANA",
+        ),
+        ("schedule:\n  time: '25:99'\n", "schedule.time: '25:99' is not a time of day"),
+        ("digest:\n  per_topic: many\n", "digest.per_topic: Input should be a valid integer"),
+        (
+            "digest:\n  per_topic: 11\n",
+            "digest.per_topic: Input should be less than or equal to 10",
+        ),
+        ("digets:\n  per_topic: 2\n", "digets: unknown key"),
+        ("topic_colors:\n  AI: red\n", "colour of topic 'AI' must look like #1A2B3C"),
+        ("- just\n- a list\n", "the top level must be a mapping"),
+        ("schedule: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_invalid_config_names_the_key_and_the_problem(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError, match=r"newsbot\.yaml") as caught:
+        load_settings(write(tmp_path, text), environ={})
+    assert expected in str(caught.value)
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings(tmp_path / "nope.yaml", environ={})
+
+
+def test_hhmm() -> None:
+    assert parse_hhmm("7:05") == time(7, 5)
+    for bad in ("25:99", "noon", "12:5", "24:00", ""):
+        with pytest.raises(ValueError, match="time of day"):
+            parse_hhmm(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "days", "shown"),
+    [
+        ("mon-fri", {0, 1, 2, 3, 4}, "mon-fri"),
+        ("mon,wed,fri", {0, 2, 4}, "mon,wed,fri"),
+        ("Saturday, sunday", {5, 6}, "sat,sun"),
+        ("fri-mon", {4, 5, 6, 0}, "mon,fri,sat,sun"),
+        ("daily", set(range(7)), "every day"),
+    ],
+)
+def test_weekdays_round_trip(text: str, days: set[int], shown: str) -> None:
+    assert parse_weekdays(text) == frozenset(days)
+    assert format_weekdays(frozenset(days)) == shown
+
+
+def test_bad_weekday_is_refused() -> None:
+    with pytest.raises(ValueError, match="'funday' is not a weekday"):
+        parse_weekdays("mon,funday")
