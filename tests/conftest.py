@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fake_discord.plugin"]  # fixtures fake_discord, discord_endpoints
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = Path(os.environ.get("NEWSBOT_SHARED_DIR", PROJECT_ROOT.parent / "shared"))
 SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -42,3 +44,11 @@ def openapi_path() -> Path:
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     return SEEDS_DIR
+
+
+@pytest.fixture(scope="session")
+def discord_spec(openapi_path: Path) -> dict[str, object]:
+    """Discord's OpenAPI document, loaded once; check bodies with discord_limits.validate_message_body."""
+    from tests.discord_limits import load_spec
+
+    return load_spec(openapi_path)
