@@ -116,6 +116,7 @@ class DigestItem:
     article: Article
     score: ScoreBreakdown
     also_covered_by: tuple[str, ...] = ()
+    coverage: int = 0  # how many other outlets carry the story (shown as "N outlets")
 
 
 @dataclass(frozen=True, slots=True)
