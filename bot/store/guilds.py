@@ -1,0 +1,375 @@
+"""Per-server digest settings and schedule state, on the store's SQLite connection.
+
+Every per-server setting, how it is stored and where its default comes from is declared once,
+in `SETTING_FIELDS`; an unknown key is an error. Unset values read as the config defaults.
+A settings change recomputes the server's next run at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.models import GuildSettings
+from bot.settings import Settings, parse_hhmm
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class GuildDefaults:
+    """The values a server gets for every setting it has not set (from config/newsbot.yaml)."""
+
+    time: time
+    timezone: str
+    weekdays: frozenset[int]
+    per_topic: int
+    min_quality: int
+    max_per_provider: int
+    lookback_hours: int
+    silent: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GuildDefaults:
+        return cls(
+            time=settings.schedule.local_time,
+            timezone=settings.schedule.timezone,
+            weekdays=settings.schedule.weekday_set,
+            per_topic=settings.digest.per_topic,
+            min_quality=settings.digest.min_quality,
+            max_per_provider=settings.digest.max_per_provider,
+            lookback_hours=settings.digest.lookback_hours,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    to_db: Callable[[Any], Any]
+    from_db: Callable[[Any], Any]
+
+
+def _topics_to_db(value: Any) -> str:
+    return json.dumps(list(value), ensure_ascii=False)
+
+
+def _weekdays_to_db(value: Any) -> str:
+    return ",".join(str(day) for day in sorted(value))
+
+
+def _weekdays_from_db(value: Any) -> frozenset[int]:
+    return frozenset(int(day) for day in str(value).split(",") if day)
+
+
+def _ident(value: Any) -> Any:
+    return value
+
+
+# The one declaration of per-server settings: name -> how it is stored. Defaults: GuildDefaults.
+SETTING_FIELDS: Mapping[str, _Field] = {
+    "channel_id": _Field(_ident, _ident),
+    "topics": _Field(_topics_to_db, lambda v: tuple(json.loads(v))),
+    "time": _Field(lambda v: v.strftime("%H:%M"), parse_hhmm),
+    "timezone": _Field(str, str),
+    "weekdays": _Field(_weekdays_to_db, _weekdays_from_db),
+    "per_topic": _Field(int, int),
+    "min_quality": _Field(int, int),
+    "max_per_provider": _Field(int, int),
+    "lookback_hours": _Field(int, int),
+    "silent": _Field(int, bool),
+    "paused": _Field(int, bool),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GuildState:
+    """A server's settings (defaults filled in) plus its schedule and health."""
+
+    settings: GuildSettings
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    last_result: str | None = None
+    failing_reason: str | None = None
+    removed_at: datetime | None = None
+
+    @property
+    def scheduled(self) -> bool:
+        """True when the digest will run by itself (active, not failing, bot still in the server)."""
+        return self.settings.active and self.failing_reason is None and self.removed_at is None
+
+
+def to_ts(value: datetime) -> int:
+    """An aware datetime as whole UTC epoch seconds (rounded down)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: times must be timezone-aware")
+    return int(value.timestamp() // 1)
+
+
+def from_ts(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction (nested calls join the outer one)."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def next_run_after(settings: GuildSettings, after: datetime) -> datetime | None:
+    """The first scheduled run strictly after `after` (UTC), or None if the digest is not active.
+
+    Uses APScheduler's CronTrigger in the server's zone, which is DST-safe (a time skipped in spring
+    moves on; the repeated autumn hour may fire twice: runs are keyed by local date to absorb it).
+    """
+    if not settings.active or not settings.weekdays:
+        return None
+    trigger = CronTrigger(
+        hour=settings.time.hour,
+        minute=settings.time.minute,
+        second=0,
+        day_of_week=",".join(str(day) for day in sorted(settings.weekdays)),
+        timezone=ZoneInfo(settings.timezone),
+    )
+    start = after.replace(microsecond=0) + timedelta(seconds=1)
+    fire: datetime | None = trigger.get_next_fire_time(None, start)
+    return None if fire is None else fire.astimezone(UTC)
+
+
+_COLUMNS = (
+    "guild_id, channel_id, topics, time, timezone, weekdays, per_topic, min_quality, "
+    "max_per_provider, lookback_hours, silent, paused, next_run_at, last_run_at, last_result, "
+    "failing_reason, removed_at"
+)
+
+
+def _state(row: sqlite3.Row | tuple[Any, ...], defaults: GuildDefaults) -> GuildState:
+    names = [name.strip() for name in _COLUMNS.split(",")]
+    values = dict(zip(names, row, strict=True))
+    read: dict[str, Any] = {}
+    for name, field in SETTING_FIELDS.items():
+        raw = values[name]
+        read[name] = None if raw is None else field.from_db(raw)
+    settings = GuildSettings(
+        guild_id=int(values["guild_id"]),
+        channel_id=read["channel_id"],
+        topics=read["topics"] or (),
+        time=read["time"] or defaults.time,
+        timezone=read["timezone"] or defaults.timezone,
+        weekdays=read["weekdays"] or defaults.weekdays,
+        per_topic=_or(read["per_topic"], defaults.per_topic),
+        min_quality=_or(read["min_quality"], defaults.min_quality),
+        max_per_provider=_or(read["max_per_provider"], defaults.max_per_provider),
+        lookback_hours=_or(read["lookback_hours"], defaults.lookback_hours),
+        silent=_or(read["silent"], defaults.silent),
+        paused=bool(read["paused"]),
+    )
+    return GuildState(
+        settings=settings,
+        next_run_at=from_ts(values["next_run_at"]),
+        last_run_at=from_ts(values["last_run_at"]),
+        last_result=values["last_result"],
+        failing_reason=values["failing_reason"],
+        removed_at=from_ts(values["removed_at"]),
+    )
+
+
+def _or(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
+def default_state(guild_id: int, defaults: GuildDefaults) -> GuildState:
+    """What a server that never configured anything looks like."""
+    return GuildState(
+        settings=GuildSettings(
+            guild_id=guild_id,
+            channel_id=None,
+            topics=(),
+            time=defaults.time,
+            timezone=defaults.timezone,
+            weekdays=defaults.weekdays,
+            per_topic=defaults.per_topic,
+            min_quality=defaults.min_quality,
+            max_per_provider=defaults.max_per_provider,
+            lookback_hours=defaults.lookback_hours,
+            silent=defaults.silent,
+        )
+    )
+
+
+def get_guild(conn: sqlite3.Connection, guild_id: int, defaults: GuildDefaults) -> GuildState:
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM guilds WHERE guild_id = ?",  # noqa: S608 - constant column list
+        (guild_id,),
+    ).fetchone()
+    return default_state(guild_id, defaults) if row is None else _state(row, defaults)
+
+
+def update_settings(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    changes: Mapping[str, Any],
+    defaults: GuildDefaults,
+    *,
+    now: datetime,
+) -> GuildState:
+    """Store changed settings (unknown key -> ValueError), clear a failure, recompute the next run."""
+    unknown = sorted(set(changes) - set(SETTING_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown server setting(s): {', '.join(unknown)}")
+    stamp = to_ts(now)
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO guilds (guild_id, created_at, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id) DO NOTHING",
+            (guild_id, stamp, stamp),
+        )
+        if changes:
+            assignments = ", ".join(f"{name} = ?" for name in changes)
+            values = [
+                None if value is None else SETTING_FIELDS[name].to_db(value)
+                for name, value in changes.items()
+            ]
+            conn.execute(
+                f"UPDATE guilds SET {assignments}, failing_reason = NULL, updated_at = ? "  # noqa: S608 - names come from SETTING_FIELDS
+                "WHERE guild_id = ?",
+                (*values, stamp, guild_id),
+            )
+        return _reschedule(conn, guild_id, defaults, now)
+
+
+def _reschedule(
+    conn: sqlite3.Connection, guild_id: int, defaults: GuildDefaults, now: datetime
+) -> GuildState:
+    state = get_guild(conn, guild_id, defaults)
+    upcoming = next_run_after(state.settings, now) if state.scheduled else None
+    conn.execute(
+        "UPDATE guilds SET next_run_at = ? WHERE guild_id = ?",
+        (None if upcoming is None else to_ts(upcoming), guild_id),
+    )
+    return replace(state, next_run_at=upcoming)
+
+
+def claim_due(
+    conn: sqlite3.Connection, defaults: GuildDefaults, *, now: datetime, limit: int = 10_000
+) -> list[tuple[GuildState, datetime]]:
+    """Servers whose run is due, each with the time it was scheduled for.
+
+    Their next run is computed and stored in the same transaction, before anything is delivered,
+    so a crash or restart never runs the same occurrence twice nor loses the next one.
+    """
+    claimed: list[tuple[GuildState, datetime]] = []
+    with transaction(conn):
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM guilds WHERE next_run_at IS NOT NULL AND next_run_at <= ? "  # noqa: S608 - constant column list
+            "AND removed_at IS NULL AND failing_reason IS NULL AND paused = 0 "
+            "ORDER BY next_run_at, guild_id LIMIT ?",
+            (to_ts(now), limit),
+        ).fetchall()
+        for row in rows:
+            state = _state(row, defaults)
+            scheduled_for = state.next_run_at or now  # never None: selected on NOT NULL
+            upcoming = next_run_after(state.settings, now) if state.settings.active else None
+            conn.execute(
+                "UPDATE guilds SET next_run_at = ? WHERE guild_id = ?",
+                (None if upcoming is None else to_ts(upcoming), state.settings.guild_id),
+            )
+            claimed.append((replace(state, next_run_at=upcoming), scheduled_for))
+    return claimed
+
+
+def record_result(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    result: str,
+    *,
+    last_run_at: datetime | None = None,
+) -> None:
+    """Remember the outcome of a run; `last_run_at` (the end of its window) when it completed."""
+    with transaction(conn):
+        if last_run_at is None:
+            conn.execute("UPDATE guilds SET last_result = ? WHERE guild_id = ?", (result, guild_id))
+        else:
+            conn.execute(
+                "UPDATE guilds SET last_result = ?, last_run_at = ? WHERE guild_id = ?",
+                (result, to_ts(last_run_at), guild_id),
+            )
+
+
+def mark_failing(conn: sqlite3.Connection, guild_id: int, reason: str, *, now: datetime) -> bool:
+    """Stop a server's digest with a reason an admin can act on. True if it was not failing yet."""
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT failing_reason FROM guilds WHERE guild_id = ?", (guild_id,)
+        ).fetchone()
+        if row is None:
+            return False
+        conn.execute(
+            "UPDATE guilds SET failing_reason = ?, next_run_at = NULL, last_result = ?, "
+            "updated_at = ? WHERE guild_id = ?",
+            (reason, f"failed: {reason}", to_ts(now), guild_id),
+        )
+        return row[0] is None
+
+
+def set_removed(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    removed: bool,
+    defaults: GuildDefaults,
+    *,
+    now: datetime,
+) -> None:
+    """The bot left (schedule stops at once) or came back (schedule resumes) to a server."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE guilds SET removed_at = ?, updated_at = ? WHERE guild_id = ?",
+            (to_ts(now) if removed else None, to_ts(now), guild_id),
+        )
+        _reschedule(conn, guild_id, defaults, now)
+
+
+def guilds_using_channel(conn: sqlite3.Connection, channel_id: int) -> list[int]:
+    rows = conn.execute(
+        "SELECT guild_id FROM guilds WHERE channel_id = ? AND removed_at IS NULL", (channel_id,)
+    ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def purge_removed(conn: sqlite3.Connection, *, now: datetime, grace_days: int) -> int:
+    """Forget the settings of servers the bot left more than `grace_days` ago; returns how many."""
+    cutoff = to_ts(now - timedelta(days=grace_days))
+    with transaction(conn):
+        cursor = conn.execute(
+            "DELETE FROM guilds WHERE removed_at IS NOT NULL AND removed_at < ?", (cutoff,)
+        )
+        return cursor.rowcount
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM bot_meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO bot_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
