@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import logging
 import time
 import uuid
@@ -26,7 +25,7 @@ import aiohttp
 import discord
 
 from bot.digest import CandidatePool, build_pool, compose_digest, digest_window
-from bot.formatting import digest_messages
+from bot.formatting import article_link, digest_messages
 from bot.models import Digest
 from bot.pacing import Pacer
 from bot.settings import Settings
@@ -129,15 +128,16 @@ def payload_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def article_message_index(digest: Digest, payloads: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Which message carries each article (found by its URL; the last message if not found)."""
-    texts = [json.dumps(payload, ensure_ascii=False) for payload in payloads]
-    placement: dict[str, int] = {}
-    for article in digest.articles:
-        needle = json.dumps(article.url, ensure_ascii=False)[1:-1]
-        placement[article.id] = next(
-            (i for i, text in enumerate(texts) if needle in text), max(len(payloads) - 1, 0)
-        )
-    return placement
+    """Which message carries each article (found by its embed link; the last message if not found)."""
+    carried: dict[str, int] = {}
+    for index, payload in enumerate(payloads):
+        for embed in payload.get("embeds") or []:
+            if isinstance(embed.get("url"), str):
+                carried.setdefault(embed["url"], index)
+    last = max(len(payloads) - 1, 0)
+    return {
+        article.id: carried.get(article_link(article) or "", last) for article in digest.articles
+    }
 
 
 class Deliverer:
@@ -176,7 +176,8 @@ class Deliverer:
             digest_window(s.last_run_at, now, s.settings.lookback_hours)[0] for s in states
         ] or [now - timedelta(hours=self.settings.digest.lookback_hours)]
         articles = await self.store.articles_between(min(starts), now)
-        return build_pool(articles, now=now, weights=self.settings.ranking)
+        # collapsing stories parses `related` lists: seconds on a large window, so off the loop
+        return await asyncio.to_thread(build_pool, articles, now=now, weights=self.settings.ranking)
 
     async def compose(
         self, state: GuildState, pool: CandidatePool, now: datetime

@@ -31,8 +31,9 @@ class RateLimiter:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        # a small burst: in any 1 s window at most rate + rate/8 calls (45 at 40/s, under 50)
-        self.capacity = burst if burst is not None else max(1.0, rate / 8)
+        # a small burst, so that any 1 s window holds at most rate + burst <= 49 calls
+        # (Discord's global limit is 50/s): 49 at the default 45/s
+        self.capacity = burst if burst is not None else max(1.0, min(rate / 8, 49 - rate))
         self._tokens = self.capacity
         self._clock = clock
         self._sleep = sleep

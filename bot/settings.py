@@ -149,7 +149,7 @@ class RankingWeights(_Section):
 
 
 class DeliverySettings(_Section):
-    max_messages_per_second: Annotated[float, Field(gt=0, le=50)] = 40.0
+    max_messages_per_second: Annotated[float, Field(gt=0, le=50)] = 45.0
     retries: Annotated[int, Field(ge=0, le=10)] = 4
 
 

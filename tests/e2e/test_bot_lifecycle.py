@@ -62,12 +62,7 @@ async def test_join_hint_leave_and_channel_deletion(
 
         newcomer = fake_discord.add_guild("Newcomer", channels=("welcome",))
         welcome = next(iter(newcomer.channels.values()))
-        # a join is a GUILD_CREATE without `unavailable` (fake.join() sends `unavailable: false`,
-        # which discord.py reads as an outage ending, not a join)
-        payload = newcomer.create_payload()
-        payload.pop("unavailable", None)
-        newcomer.joined = True
-        await fake_discord.dispatch("GUILD_CREATE", payload, guild_id=newcomer.id)
+        await fake_discord.join(newcomer)
         await fake_discord.wait_until(lambda: bool(fake_discord.messages(welcome)), within=5)
         hint = fake_discord.messages(welcome)[0]["content"]
         assert "/digest channel" in hint

@@ -690,10 +690,15 @@ class FakeDiscord:
             await s.dispatch(event, data)
 
     async def join(self, guild: FakeGuild | int) -> None:
-        """The bot was added to a server: GUILD_CREATE."""
+        """The bot was added to a server: GUILD_CREATE without `unavailable`.
+
+        (`unavailable: false` means a known server recovering from an outage, not a join.)
+        """
         g = self.guild(guild)
         g.joined = True
-        await self.dispatch("GUILD_CREATE", g.create_payload(), guild_id=g.id)
+        payload = g.create_payload()
+        payload.pop("unavailable", None)
+        await self.dispatch("GUILD_CREATE", payload, guild_id=g.id)
 
     async def remove(self, guild: FakeGuild | int) -> None:
         """The bot was removed from a server: GUILD_DELETE (without `unavailable`)."""
