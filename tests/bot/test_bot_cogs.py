@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from discord import app_commands
@@ -14,6 +15,8 @@ from bot.settings import Settings
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
@@ -71,3 +74,21 @@ def test_autocomplete_helpers_limit_and_match() -> None:
     assert resolve_topic("  diablo 4 ", names) == "Diablo 4"
     assert resolve_topic("Diablo 5", names) is None
     assert "Diablo 4" in suggest("Diablo 5", names)
+
+
+async def test_readme_documents_every_slash_command_and_option(bot: NewsBot) -> None:
+    readme = README.read_text(encoding="utf-8")  # small file, read once
+    undocumented = []
+    for top in bot.tree.get_commands():
+        for leaf in leaves(top):
+            if f"`/{leaf}`" not in readme:
+                undocumented.append(f"/{leaf}")
+            command = bot.tree.get_command(leaf.split()[0])
+            for part in leaf.split()[1:]:
+                assert isinstance(command, app_commands.Group)
+                command = command.get_command(part)
+            assert isinstance(command, app_commands.Command)
+            undocumented += [
+                f"/{leaf} {p.name}" for p in command.parameters if f"`{p.name}`" not in readme
+            ]
+    assert undocumented == []
