@@ -31,7 +31,7 @@ from bot.cogs.news import NewsCog
 from bot.delivery import Deliverer
 from bot.errors import NotAllowed, UserError
 from bot.ingest.runner import ingest_folders
-from bot.pacing import ChannelSpacer, Pacer, RateLimiter
+from bot.pacing import ChannelSpacer, Pacer, WindowLimiter
 from bot.scheduler import BotScheduler
 from bot.search import SearchIndex
 from bot.settings import Settings
@@ -144,7 +144,7 @@ class NewsBot(commands.AutoShardedBot):
         self.shutdown_grace = shutdown_grace
         self.background = background
         self.pacer = Pacer(
-            RateLimiter(settings.delivery.max_messages_per_second), ChannelSpacer(5, 5.0)
+            WindowLimiter(settings.delivery.max_requests_per_second), ChannelSpacer(5, 5.0)
         )
         self.deliverer = Deliverer(
             self, store, settings, self.pacer, clock=clock, retry_base_seconds=retry_base_seconds

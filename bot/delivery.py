@@ -347,9 +347,9 @@ class Deliverer:
         nonce = message_nonce(run.run_key, index)
         attempts = self.settings.delivery.retries + 1
         for attempt in range(attempts):
-            await self.pacer.before_message(run.channel_id)
             try:
-                return await channel.send(nonce=nonce, **kwargs)
+                async with self.pacer.message(run.channel_id):
+                    return await channel.send(nonce=nonce, **kwargs)
             except discord.HTTPException as exc:
                 reason = describe_refusal(exc)
                 if reason is not None:
@@ -377,11 +377,11 @@ class Deliverer:
         if not (perms.view_channel and perms.send_messages):
             return
         try:
-            await self.pacer.before_message(channel.id)
-            await channel.send(
-                f"News digest stopped: {reason}.",
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
+            async with self.pacer.message(channel.id):
+                await channel.send(
+                    f"News digest stopped: {reason}.",
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
         except discord.HTTPException as exc:
             log.info("could not tell guild %s why its digest stopped: %s", guild_id, _short(exc))
 

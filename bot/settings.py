@@ -149,7 +149,7 @@ class RankingWeights(_Section):
 
 
 class DeliverySettings(_Section):
-    max_messages_per_second: Annotated[float, Field(gt=0, le=50)] = 45.0
+    max_requests_per_second: Annotated[int, Field(ge=1, le=49)] = 48
     retries: Annotated[int, Field(ge=0, le=10)] = 4
 
 

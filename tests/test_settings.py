@@ -34,7 +34,7 @@ def test_shipped_config_loads_and_points_at_seeds() -> None:
 def test_empty_config_gives_defaults(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, ""), environ={})
     assert settings.schedule.timezone == "UTC"
-    assert settings.delivery.max_messages_per_second == 45
+    assert settings.delivery.max_requests_per_second == 48
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:

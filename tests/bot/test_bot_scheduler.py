@@ -12,7 +12,7 @@ from bot_helpers import RecordingClient, http_error, make_article, put_articles
 
 from bot.delivery import Deliverer
 from bot.models import GuildSettings
-from bot.pacing import ChannelSpacer, Pacer, RateLimiter
+from bot.pacing import ChannelSpacer, Pacer, WindowLimiter
 from bot.scheduler import BotScheduler, next_run_after
 from bot.settings import Settings
 from bot.store.async_store import AsyncStore
@@ -75,7 +75,7 @@ async def rig(
         client = RecordingClient()
         astore = AsyncStore(store, defaults)
         stores.append(astore)
-        pacer = Pacer(RateLimiter(10_000, burst=10_000), ChannelSpacer(10_000, 5.0))
+        pacer = Pacer(WindowLimiter(10_000), ChannelSpacer(10_000, 5.0))
         deliverer = Deliverer(
             client,  # type: ignore[arg-type]
             astore,
