@@ -1,0 +1,416 @@
+"""Parse one Smartable article file into a clean `Article`, or a `Rejection` saying why not.
+
+Nothing here raises on bad input. The fast path cuts the long `related` block out of the front
+matter (kept as raw text, counted, parsed later by `parse_related`) and reads the small rest with
+`fastyaml`; anything unusual goes through libyaml's safe loader instead, after refusing aliases.
+
+What the fast path checks in the related block without parsing it: where it ends, its item lines,
+tabs and carriage returns, and unquoted outlet names YAML would refuse (`name: DM: Diablo
+Immortal`). Other damage inside that block (broken indentation, text after a closing quote) is
+not seen at ingest: the article is kept and `parse_related` gives () for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+import stat
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+from bot.ingest.clean import as_utc, clean_text, clean_url
+from bot.ingest.fastyaml import (
+    fast_load,
+    front_matter_span,
+    quick_front_matter_span,
+    split_front_matter,
+)
+from bot.ingest.identity import article_id
+from bot.models import Article, ArticleKind, Image, Provider
+
+DEFAULT_MAX_BYTES = 1_048_576
+NEWS_CATEGORIES = frozenset(("news",))
+PLACEHOLDER_IMAGES = ("/img/desktop/supported_browsers/dinosaur.png",)
+_NO_TOPICS = frozenset(("", "none", "null"))
+_IFRAME_SRC = re.compile(r"""<iframe\b[^>]*?\bsrc\s*=\s*["']([^"']+)["']""", re.I)
+
+# A `name:` line of a `related` block whose plain (unquoted) value YAML would refuse or read
+# otherwise: with `: `, ` #` or a trailing `:` inside, or starting with an indicator, like the
+# provider `DM: Diablo Immortal` seen in real folders. Outlet names are the only free text left
+# unquoted by Smartable; checking only them keeps this scan as cheap as counting lines.
+_BAD_PLAIN_LINE = (
+    r""" *+(?:- +)?+name: (?!["0-9]|-[0-9])"""
+    r"""(?:[^\n]*?(?:: | #|:(?:\n|$))|[\s'|>&*!\[\]{}#%@`,?:-])"""
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A file that gave no article, and why, in words a person understands."""
+
+    path: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    """A file that gave an article. `digest` is a hash of the file's bytes (change detection)."""
+
+    path: str
+    article: Article
+    removed: bool
+    digest: str
+
+
+class _Reject(Exception):
+    """Internal: carries a rejection reason up to parse_bytes."""
+
+
+def load_front_matter(text: str) -> dict[str, Any]:
+    """The raw metadata of a file's text, equal to `frontmatter.loads(text).metadata`.
+
+    Raises yaml.YAMLError on invalid YAML, as python-frontmatter does.
+    """
+    fm = split_front_matter(text)
+    if fm is None:  # not YAML front matter: let python-frontmatter decide (JSON, nothing…)
+        return dict(frontmatter.loads(text).metadata)
+    data = fast_load(fm)
+    if data is None:
+        data = yaml.load(fm, Loader=yaml.CSafeLoader)
+    return data if isinstance(data, dict) else {}
+
+
+@lru_cache(maxsize=16)
+def _related_scanner(indent: int) -> re.Pattern[str]:
+    """One pass over the line starts of a related block, matching a line with a bad plain value
+    (group 1 = ""), an item (group 2) or the first line after the block (neither)."""
+    item = "-(?=[ \n])" if indent == 0 else " " * indent + "-"
+    end = "(?=[^ \n-]|-[^ \n])" if indent == 0 else "(?=[^ \n])"
+    return re.compile(rf"\n(?:(?={_BAD_PLAIN_LINE})()|({item})|{end})")
+
+
+def _split_related(text: str, start: int, end: int) -> tuple[str, str, int] | None:
+    """(front matter without its related block, the block, its item count); None if irregular.
+
+    Works on `text[start:end]` (the front matter) without copying it. Without a top-level
+    block-style `related:` key the block is "" and the count 0.
+    """
+    rel = text.find("\nrelated:", start - 1, end)
+    if rel < 0:
+        return text[start:end], "", 0
+    rel += 1
+    eol = text.find("\n", rel, end)
+    if eol < 0 or text[rel + 8 : eol].strip(" "):
+        return None  # `related:` on the last line, or an inline value: leave it to YAML
+    first = eol + 1
+    while first < end and text[first] in " \n":  # first non-blank line of the block
+        first += 1
+    indent = first - text.rfind("\n", 0, first) - 1
+    is_item = text[first : first + 2] in ("- ", "-\n")
+    if first >= end or (indent == 0 and not is_item):
+        return text[start:end], "", 0  # `related:` with no value: YAML reads it as null
+    if not is_item:
+        return None
+    count = 0
+    block_end = end
+    for match in _related_scanner(indent).finditer(text, eol, end):
+        if match.group(2) is not None:
+            count += 1
+        elif match.group(1) is None:
+            block_end = match.start() + 1
+            break
+        else:
+            return None  # a plain value YAML would refuse or read otherwise
+    if text.find("\t", rel, block_end) >= 0 or text.find("\r", rel, block_end) >= 0:
+        return None
+    block = text[rel:block_end]
+    if not block.endswith("\n"):
+        block += "\n"
+    return text[start:rel] + text[block_end:end], block, count
+
+
+def _reject_aliases(fm: str) -> None:
+    """Refuse anchors/aliases (YAML bombs); Smartable never uses them."""
+    for event in yaml.parse(fm, Loader=yaml.CSafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            line = event.start_mark.line + 1 if event.start_mark else "?"
+            raise _Reject(f"YAML anchors and aliases are not allowed (front matter line {line})")
+
+
+def _yaml_error(error: yaml.YAMLError, line_offset: int) -> str:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    if "nesting depth" in str(problem):
+        where = f" (line {mark.line + line_offset})" if mark is not None else ""
+        return f"front matter is nested too deeply{where}"
+    if mark is not None:
+        return (
+            f"invalid YAML at line {mark.line + line_offset}, column {mark.column + 1}: {problem}"
+        )
+    return f"invalid YAML: {problem}"
+
+
+def _load_meta(text: str) -> tuple[dict[str, Any], str, int]:
+    """(metadata without the related block, raw related block, related count)."""
+    quick = quick_front_matter_span(text)
+    split = _split_related(*quick) if quick is not None else None
+    if split is not None:
+        head_text, block, count = split
+        head = fast_load(head_text)
+        if isinstance(head, dict) and (
+            "related" not in head or (not block and head.pop("related") is None)
+        ):
+            return head, block, count
+    span = front_matter_span(text)  # the exact cut, as python-frontmatter makes it
+    if span is None:
+        if text.lstrip().startswith("---"):
+            raise _Reject("front matter is not closed: no second '---' line")
+        raise _Reject("no front matter: the file must start with a '---' line")
+    text, start, end = span
+    fm = text[start:end]
+    line_offset = 1  # YAML error lines count from the first `---` line
+    if not text.startswith("-"):
+        line_offset += text[: len(text) - len(text.lstrip())].count("\n")
+    try:
+        _reject_aliases(fm)
+        data = yaml.load(fm, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as error:
+        raise _Reject(_yaml_error(error, line_offset)) from None
+    except RecursionError:
+        raise _Reject("front matter is nested too deeply") from None
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise _Reject(f"front matter is {kind}")
+    related = data.pop("related", None)
+    if isinstance(related, list) and related:
+        block = yaml.dump(
+            {"related": related}, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False
+        )
+        return data, block, len(related)
+    return data, "", 0
+
+
+def _text(meta: dict[str, Any], key: str) -> str | None:
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _Reject(f"{key} must be text, got {_describe(value)}")
+    return clean_text(str(value))
+
+
+def _describe(value: object) -> str:
+    names = {list: "a list", dict: "a mapping", str: "text", bool: "true/false", int: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _whole_number(meta: dict[str, Any], key: str) -> int | None:
+    """A non-negative int, None when missing or negative (-1 means unknown upstream)."""
+    value = meta.get(key)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _Reject(f"{key} must be a whole number, got {_describe(value)}")
+    return value if value >= 0 else None
+
+
+def _flag(meta: dict[str, Any], key: str) -> bool:
+    value = meta.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise _Reject(f"{key} must be true or false, got {_describe(value)}")
+    return value
+
+
+def _images(value: object) -> tuple[Image, ...]:
+    if not isinstance(value, list):
+        return ()
+    images: list[Image] = []
+    seen: set[str] = set()
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        url = clean_url(item.get("url"))
+        if url is None or url in seen or any(p in url for p in PLACEHOLDER_IMAGES):
+            continue
+        seen.add(url)
+        width, height = item.get("width"), item.get("height")
+        images.append(
+            Image(
+                url=url,
+                width=width if type(width) is int and width > 0 else None,
+                height=height if type(height) is int and height > 0 else None,
+            )
+        )
+    return tuple(images)
+
+
+def _provider(value: object) -> Provider:
+    if not isinstance(value, dict):
+        raise _Reject(f"provider must be a mapping with name and domain, got {_describe(value)}")
+    domain = _text(value, "domain")
+    name = _text(value, "name")
+    if not domain and not name:
+        raise _Reject("provider has neither a name nor a domain")
+    domain = (domain or "").lower()
+    icon = None
+    icons = value.get("images")
+    if isinstance(icons, list):  # the outlet's logo: its first usable image
+        for item in icons:
+            url = clean_url(item.get("url")) if isinstance(item, dict) else None
+            if url is not None and not any(p in url for p in PLACEHOLDER_IMAGES):
+                icon = url
+                break
+    return Provider(name=name or domain, domain=domain, icon_url=icon)
+
+
+def _topics(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise _Reject(f"topics must be a list, got {_describe(value)}")
+    topics: list[str] = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            continue
+        topic = clean_text(str(item))
+        if topic.casefold() not in _NO_TOPICS and topic not in topics:
+            topics.append(topic)
+    return tuple(topics)
+
+
+def _video_url(meta: dict[str, Any], fallback: str | None) -> str | None:
+    content = meta.get("featuredContent")
+    if isinstance(content, str):
+        match = _IFRAME_SRC.search(content)
+        if match:
+            src = html.unescape(match.group(1))
+            url = clean_url("https:" + src if src.startswith("//") else src)
+            if url:
+                return url
+    return fallback
+
+
+def _article(meta: dict[str, Any], related_yaml: str, related_count: int) -> Article:
+    category = meta.get("category")
+    if category is not None and str(category).strip().lower() not in NEWS_CATEGORIES:
+        raise _Reject(f"not a news item (category: {clean_text(str(category))[:40]})")
+    missing = [k for k in ("title", "publishedDateTime", "provider") if meta.get(k) in (None, "")]
+    if missing:
+        raise _Reject(f"not a news item: missing {', '.join(missing)}")
+    kind_value = meta.get("type")
+    kind_name = "article" if kind_value is None else str(kind_value).strip().lower()
+    kind: ArticleKind
+    if kind_name == "article":
+        kind = "article"
+    elif kind_name == "video":
+        kind = "video"
+    else:
+        raise _Reject(f"not a news item (type: {clean_text(str(kind_value))[:40]})")
+    title = _text(meta, "title")
+    if not title:
+        raise _Reject("title is empty")
+    published = as_utc(meta["publishedDateTime"])
+    if published is None:
+        value = clean_text(str(meta["publishedDateTime"]))[:40]
+        raise _Reject(f"publishedDateTime is not a date and time: {value!r}")
+    provider = _provider(meta["provider"])
+    web_url = clean_url(meta.get("webUrl"))  # anything but a usable http(s) URL is None
+    original_url = clean_url(meta.get("originalUrl"))
+    url = web_url or original_url
+    return Article(
+        id=article_id(url, domain=provider.domain, title=title),
+        title=title,
+        excerpt=_text(meta, "excerpt") or "",
+        url=url or "",
+        published=published,
+        kind=kind,
+        provider=provider,
+        topics=_topics(meta.get("topics")),
+        quality=_whole_number(meta, "quality"),
+        heat=_whole_number(meta, "heat"),
+        trending=_flag(meta, "published"),
+        images=_images(meta.get("images")),
+        original_url=original_url,
+        video_url=_video_url(meta, original_url or url) if kind == "video" else None,
+        related_count=related_count,
+        related_yaml=related_yaml,
+    )
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        bad = data[error.start : error.start + 1].hex()
+        reason = f"not UTF-8 text: invalid byte 0x{bad} at byte {error.start} (line {line})"
+        raise _Reject(reason) from None
+
+
+def _parse(data: bytes, path: str, max_bytes: int) -> ParsedFile:
+    if len(data) > max_bytes:
+        raise _Reject(f"file too large: {len(data):,} bytes (limit {max_bytes:,})")
+    if not data or data.isspace():
+        raise _Reject("empty file")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _Reject(f"binary file, not text (NUL byte at byte {nul})")
+    meta, related_yaml, related_count = _load_meta(_decode(data))
+    article = _article(meta, related_yaml, related_count)
+    return ParsedFile(
+        path=path,
+        article=article,
+        removed=meta.get("removed") is True,
+        digest=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def parse_bytes(
+    data: bytes, path: str, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> ParsedFile | Rejection:
+    """Parse a file's bytes; `path` only labels the result. Never raises."""
+    try:
+        return _parse(data, path, max_bytes)
+    except _Reject as reason:
+        return Rejection(path, str(reason))
+    except RecursionError:
+        return Rejection(path, "front matter is nested too deeply")
+    except MemoryError:
+        return Rejection(path, "file needs too much memory to parse")
+    except Exception as error:  # a parser bug must not stop an ingest run
+        return Rejection(path, f"could not parse: {type(error).__name__}: {error}")
+
+
+def parse_file(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ParsedFile | Rejection:
+    """Read and parse one article file; the size is checked before reading. Never raises."""
+    label = os.fspath(path)
+    try:
+        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+        fd = os.open(label, flags)  # non-blocking: a FIFO must not hang the ingest
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return Rejection(label, "not a regular file")
+            if info.st_size > max_bytes:
+                size = info.st_size
+                return Rejection(label, f"file too large: {size:,} bytes (limit {max_bytes:,})")
+            data = os.read(fd, info.st_size + 1)  # +1 notices a file that grew since fstat
+            if len(data) != info.st_size:  # a short read, or the file is being rewritten
+                while len(data) <= max_bytes and (more := os.read(fd, 65536)):
+                    data += more
+        finally:
+            os.close(fd)
+    except OSError as error:
+        return Rejection(label, f"cannot read file: {error.strerror or error}")
+    return parse_bytes(data, label, max_bytes=max_bytes)

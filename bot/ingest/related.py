@@ -1,0 +1,64 @@
+"""The `related` list of an article (other outlets' coverage), parsed on demand.
+
+Ingest keeps the block as raw YAML text (`Article.related_yaml`): parsing it is most of the cost of
+reading a file, and only the articles that reach a digest need it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from bot.ingest.clean import as_utc, clean_text, clean_url
+from bot.ingest.fastyaml import fast_load
+from bot.models import Coverage
+
+
+def load_related_yaml(related_yaml: str) -> Any:
+    """The raw `related` value (as YAML would give it) of a `related:` block; None if unusable."""
+    if not related_yaml.strip():
+        return None
+    data = fast_load(related_yaml)
+    if data is None:
+        try:
+            data = yaml.load(related_yaml, Loader=yaml.CSafeLoader)
+        except (yaml.YAMLError, RecursionError, ValueError):
+            return None
+    return data.get("related") if isinstance(data, dict) else None
+
+
+def _coverage(item: Any) -> Coverage | None:
+    if not isinstance(item, dict):
+        return None
+    title = item.get("title")
+    if not isinstance(title, str) or not (title := clean_text(title)):
+        return None
+    provider = item.get("provider")
+    name = domain = ""
+    if isinstance(provider, dict):
+        raw_name, raw_domain = provider.get("name"), provider.get("domain")
+        domain = clean_text(raw_domain).lower() if isinstance(raw_domain, str) else ""
+        name = clean_text(raw_name) if isinstance(raw_name, str) else domain
+    quality = item.get("quality")
+    return Coverage(
+        title=title,
+        url=clean_url(item.get("webUrl")) or clean_url(item.get("originalUrl")),
+        provider=name,
+        domain=domain,
+        published=as_utc(item.get("publishedDateTime")),
+        quality=quality if isinstance(quality, int) and not isinstance(quality, bool) else None,
+    )
+
+
+@lru_cache(maxsize=4096)
+def parse_related(related_yaml: str) -> tuple[Coverage, ...]:
+    """Coverage items of a raw `related:` block, in file order; "" (or anything unusable) -> ().
+
+    Items without a title are skipped; values are cleaned like the article's own fields.
+    """
+    items = load_related_yaml(related_yaml)
+    if not isinstance(items, list):
+        return ()
+    return tuple(c for c in map(_coverage, items) if c is not None)
