@@ -1,0 +1,192 @@
+"""Ingest throughput, warm re-run speed-up and peak memory (store and search index included).
+
+Each measurement runs in a fresh process (spawn), so its peak RSS is its own. Figures:
+- cold ingest files/s against a plain `frontmatter.load` loop over the same files (target >=10x),
+  on generated folders with the real `related` distribution and on ../shared/corpus;
+- warm re-run (nothing changed) against the cold run (target >=50x);
+- peak RSS of the cold ingest (full mode: 100,000 generated articles).
+
+    python -m benchmarks.bench_ingest [--quick]
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM when Linux has it: ru_maxrss survives exec, so a spawned
+    child would report at least its parent's size at fork time."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child_ingest(dirs: list[str], database: str) -> dict[str, Any]:
+    """One `ingest_folders` run (store + index) in this fresh process."""
+    from bot.ingest.runner import ingest_folders
+    from bot.search import SearchIndex
+    from bot.store import Store
+
+    db = Path(database)
+    store = Store.open(db)
+    index = SearchIndex.open(db.with_name(db.name + ".index"))
+    start = time.perf_counter()
+    report = ingest_folders(
+        store, index, [Path(d) for d in dirs], max_file_bytes=1_048_576, now=datetime.now(UTC)
+    )
+    seconds = time.perf_counter() - start
+    store.close()
+    return {
+        "seconds": seconds,
+        "scanned": report.scanned,
+        "added": report.added,
+        "unchanged": report.unchanged,
+        "rejected": len(report.rejected),
+        "rss_mb": _peak_rss_mb(),
+    }
+
+
+def _child_frontmatter(paths: list[str]) -> dict[str, Any]:
+    """The baseline: python-frontmatter (libyaml's C loader when available) over each file."""
+    import frontmatter
+
+    start = time.perf_counter()
+    loaded = 0
+    for path in paths:
+        try:
+            frontmatter.load(path)
+            loaded += 1
+        except Exception:  # noqa: S112 - the baseline skips what it cannot load
+            continue
+    return {"seconds": time.perf_counter() - start, "files": len(paths), "loaded": loaded}
+
+
+def _in_fresh_process(function: Any, *args: Any) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        result: dict[str, Any] = pool.submit(function, *args).result()
+    return result
+
+
+def _article_files(root: Path) -> list[str]:
+    return sorted(str(p) for p in root.rglob("*.md") if p.name != "README.md")
+
+
+def _figure(
+    name: str,
+    value: float,
+    unit: str,
+    baseline: str | None = None,
+    baseline_value: float | None = None,
+    ratio: float | None = None,
+    target: str | None = None,
+    met: bool | None = None,
+    notes: str = "",
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": None if baseline_value is None else round(baseline_value, 3),
+        "ratio": None if ratio is None else round(ratio, 1),
+        "target": target,
+        "met": met,
+        "notes": notes,
+    }
+
+
+def _measure(
+    label: str, dirs: list[Path], files: list[str], tmp: Path, *, repetitions: int,
+    baseline_sample: int, judge: bool,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Cold (fresh database) and warm ingest of `dirs`, against the frontmatter loop."""
+    sample = files[:baseline_sample]
+    _in_fresh_process(_child_frontmatter, sample)  # warm the OS file cache for both sides
+    baseline_rates = [
+        len(sample) / _in_fresh_process(_child_frontmatter, sample)["seconds"]
+        for _ in range(repetitions)
+    ]
+    colds, warms = [], []
+    for rep in range(repetitions):
+        database = tmp / f"{label}-{rep}" / "newsbot.sqlite3"
+        colds.append(_in_fresh_process(_child_ingest, [str(d) for d in dirs], str(database)))
+        warms += [
+            _in_fresh_process(_child_ingest, [str(d) for d in dirs], str(database))
+            for _ in range(3)
+        ]
+        shutil.rmtree(database.parent, ignore_errors=True)
+    cold_s = statistics.median(c["seconds"] for c in colds)
+    warm_s = statistics.median(w["seconds"] for w in warms)
+    scanned = colds[0]["scanned"]
+    cold_rate = scanned / cold_s
+    base_rate = statistics.median(baseline_rates)
+    speedup = cold_rate / base_rate
+    warm_ratio = cold_s / warm_s
+    notes = f"{scanned:,} files, median of {repetitions}"
+    if baseline_sample < len(files):
+        notes += f"; frontmatter loop on the first {len(sample):,} files"
+    return [
+        _figure(
+            f"cold ingest ({label})", cold_rate, "files/s", "frontmatter.load loop", base_rate,
+            speedup, ">= 10x", speedup >= 10 if judge else None, notes,
+        ),
+        _figure(
+            f"warm re-run ({label})", warm_s * 1000, "ms", "cold ingest", cold_s * 1000,
+            warm_ratio, ">= 50x faster", warm_ratio >= 50 if judge else None,
+            f"{colds[0]['added']:,} articles; nothing changed; median of {len(warms)} runs",
+        ),
+        _figure(
+            f"peak RSS cold ingest ({label})", max(c["rss_mb"] for c in colds), "MB",
+            notes=f"whole process incl. interpreter; warm run {max(w['rss_mb'] for w in warms):.0f} MB",
+        ),
+    ]  # fmt: skip
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    from benchmarks.articles_gen import generate_folder
+
+    count = 500 if quick else 100_000
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="newsbot-bench-ingest-") as name:
+        tmp = Path(name)
+        folder = tmp / "generated"
+        start = time.perf_counter()
+        generate_folder(folder, count, seed=1)
+        generated = time.perf_counter() - start
+        rows += _measure(
+            f"generated {count:,}", [folder], _article_files(folder), tmp,
+            repetitions=1, baseline_sample=count if quick else 3_000,
+            judge=not quick,
+        )  # fmt: skip
+        rows[-3]["notes"] += f"; real related distribution (generated in {generated:.0f} s)"
+        if CORPUS.is_dir():
+            rows += _measure(
+                "../shared/corpus", [CORPUS], _article_files(CORPUS), tmp,
+                repetitions=1 if quick else 3, baseline_sample=10**9, judge=not quick,
+            )  # fmt: skip
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run("--quick" in sys.argv):
+        print(row)

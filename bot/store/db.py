@@ -1,0 +1,466 @@
+"""The SQLite store: one file, WAL mode, versioned migrations, the single source of truth.
+
+Synchronous `sqlite3` on purpose: the bot calls it off the event loop. Every datetime going in or
+out is timezone-aware UTC; the conversion between rows and `Article` values lives here only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import zlib
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from bot.models import Article, Image, Provider
+
+_MIGRATION_NAME = re.compile(r"^V(\d+)__([A-Za-z0-9_]+)\.sql$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+ArticleState = Literal["absent", "active", "retired"]
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message says why (file, schema version, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleChange:
+    """One article row changed since some rev: `article` is None when it is retired or purged."""
+
+    rev: int
+    article_id: str
+    article: Article | None
+
+
+def to_us(value: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime (a naive one is refused)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the store only takes timezone-aware times")
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int) -> datetime:
+    """The aware UTC datetime of microseconds since the epoch."""
+    seconds, micros = divmod(value, 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
+
+
+def load_migrations() -> list[Migration]:
+    """Every `bot/store/migrations/V<n>__<name>.sql`, in version order."""
+    found: list[Migration] = []
+    folder = resources.files("bot.store") / "migrations"
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise StoreError(f"two migrations share a version number: {versions}")
+    return found
+
+
+def _statements(sql: str) -> Iterator[str]:
+    """Split a script into complete statements (triggers with BEGIN...END stay whole)."""
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                yield buffer
+            buffer = ""
+    if buffer.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in buffer.splitlines()
+    ):
+        raise StoreError(f"incomplete SQL statement at the end of a migration: {buffer[:80]!r}")
+
+
+_ARTICLE_COLUMNS = (
+    "id, title, excerpt, url, published_us, kind, provider_name, provider_domain, "
+    "provider_icon_url, topics, quality, heat, trending, images, original_url, video_url, "
+    "related_count, related_z"
+)
+
+
+_NOT_GIVEN: Any = object()
+
+
+def compress_related(related_yaml: str) -> bytes | None:
+    """How a `related` block is stored (zlib releases the GIL: callers may run it in a thread)."""
+    return zlib.compress(related_yaml.encode("utf-8"), 1) if related_yaml else None
+
+
+def _article_values(article: Article, related_z: bytes | None = _NOT_GIVEN) -> tuple[Any, ...]:
+    images = json.dumps([[i.url, i.width, i.height] for i in article.images], ensure_ascii=False)
+    return (
+        article.id,
+        article.title,
+        article.excerpt,
+        article.url,
+        to_us(article.published),
+        article.kind,
+        article.provider.name,
+        article.provider.domain,
+        article.provider.icon_url,
+        json.dumps(list(article.topics), ensure_ascii=False),
+        article.quality,
+        article.heat,
+        int(article.trending),
+        images,
+        article.original_url,
+        article.video_url,
+        article.related_count,
+        compress_related(article.related_yaml) if related_z is _NOT_GIVEN else related_z,
+    )
+
+
+def _row_to_article(row: Sequence[Any]) -> Article:
+    related_z = row[17]
+    return Article(
+        id=row[0],
+        title=row[1],
+        excerpt=row[2],
+        url=row[3],
+        published=from_us(row[4]),
+        kind=row[5],
+        provider=Provider(name=row[6], domain=row[7], icon_url=row[8]),
+        topics=tuple(json.loads(row[9])),
+        quality=row[10],
+        heat=row[11],
+        trending=bool(row[12]),
+        images=tuple(Image(url, width, height) for url, width, height in json.loads(row[13])),
+        original_url=row[14],
+        video_url=row[15],
+        related_count=row[16],
+        related_yaml=zlib.decompress(related_z).decode("utf-8") if related_z else "",
+    )
+
+
+class Store:
+    """Articles (and, through other modules, guild settings and the delivery ledger) in SQLite."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        # inside `transaction()`, revs are counted here and written once at commit
+        self._in_transaction = False
+        self._rev: int | None = None
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating the folder and file if needed) and bring the schema up to date."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            store = cls(conn, path)
+            store.migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path} is not a usable newsbot database: {exc}") from exc
+        except StoreError:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> int:
+        """Apply pending migrations, each in its own transaction; returns how many ran."""
+        migrations = load_migrations()
+        known = migrations[-1].version if migrations else 0
+        applied = 0
+        for migration in migrations:
+            if migration.version <= self.schema_version:
+                continue
+            with self.transaction():
+                # another process may have migrated while we waited for the write lock
+                if migration.version <= self.schema_version:
+                    continue
+                for statement in _statements(migration.sql):
+                    self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {migration.version:d}")
+            applied += 1
+        if self.schema_version > known:
+            raise StoreError(
+                f"database schema version {self.schema_version} is newer than this newsbot "
+                f"knows ({known}): upgrade newsbot"
+            )
+        return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (BEGIN IMMEDIATE); nested use joins the outer one."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        self._in_transaction, self._rev = True, None
+        try:
+            yield self.conn
+            self._save_rev()
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_transaction, self._rev = False, None
+        self.conn.execute("COMMIT")
+
+    @property
+    def store_id(self) -> str:
+        """A random id made when the database was created (tells derived data it is stale)."""
+        return str(self._meta("store_id"))
+
+    def _meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM store_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- reading --------------------------------------------------------------------------
+
+    def get_article(self, article_id: str) -> Article | None:
+        row = self.conn.execute(
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ? AND retired_at_us IS NULL",  # noqa: S608
+            (article_id,),
+        ).fetchone()
+        return None if row is None else _row_to_article(row)
+
+    def get_articles(self, ids: Sequence[str]) -> list[Article]:
+        """The active articles among `ids`, in the order asked (unknown or retired ones left out)."""
+        found: dict[str, Article] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles "  # noqa: S608
+                f"WHERE id IN ({marks}) AND retired_at_us IS NULL",
+                chunk,
+            )
+            for row in rows:
+                found[row[0]] = _row_to_article(row)
+        return [found[i] for i in unique if i in found]
+
+    def articles_between(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        topics: Collection[str] | None = None,
+        min_quality: int | None = None,
+    ) -> list[Article]:
+        """Active articles published in [start, end), oldest first, optionally by topic (exact
+        names) and minimum quality (0 keeps articles without a quality)."""
+        sql = (
+            f"SELECT {_ARTICLE_COLUMNS} FROM articles "  # noqa: S608
+            "WHERE retired_at_us IS NULL AND published_us >= ? AND published_us < ?"
+        )
+        params: list[Any] = [to_us(start), to_us(end)]
+        if topics is not None:
+            wanted = list(dict.fromkeys(topics))
+            if not wanted:
+                return []
+            marks = ",".join("?" * len(wanted))
+            sql += f" AND id IN (SELECT article_id FROM article_topics WHERE topic IN ({marks}))"  # noqa: S608
+            params.extend(wanted)
+        if min_quality is not None and min_quality > 0:
+            # an article without a quality passes no positive threshold
+            sql += " AND quality >= ?"
+            params.append(min_quality)
+        sql += " ORDER BY published_us, id"
+        return [_row_to_article(row) for row in self.conn.execute(sql, params)]
+
+    def newest_published(self) -> datetime | None:
+        row = self.conn.execute(
+            "SELECT max(published_us) FROM articles WHERE retired_at_us IS NULL"
+        ).fetchone()
+        return None if row[0] is None else from_us(row[0])
+
+    def topic_counts(self) -> list[tuple[str, int]]:
+        """(topic, active article count), most articles first, then by name."""
+        rows = self.conn.execute(
+            "SELECT t.topic, count(*) AS n FROM article_topics t "
+            "JOIN articles a ON a.id = t.article_id WHERE a.retired_at_us IS NULL "
+            "GROUP BY t.topic ORDER BY n DESC, t.topic"
+        )
+        return [(str(topic), int(n)) for topic, n in rows]
+
+    def article_count(self) -> int:
+        row = self.conn.execute(
+            "SELECT count(*) FROM articles WHERE retired_at_us IS NULL"
+        ).fetchone()
+        return int(row[0])
+
+    def backup(self, dest: Path) -> None:
+        """A consistent copy of the whole database while it is in use (sqlite backup API)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(dest)
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+
+    # -- writing (used by the ingest runner) ----------------------------------------------
+
+    def current_rev(self) -> int:
+        if self._rev is not None:
+            return self._rev
+        return int(self._meta("article_rev") or 0)
+
+    def _save_rev(self) -> None:
+        if self._rev is not None:
+            self.conn.execute(
+                "UPDATE store_meta SET value = ? WHERE key = 'article_rev'", (str(self._rev),)
+            )
+
+    def _next_rev(self) -> int:
+        if self._in_transaction:
+            self._rev = (self._rev if self._rev is not None else self.current_rev()) + 1
+            return self._rev
+        row = self.conn.execute(
+            "UPDATE store_meta SET value = CAST(value AS INTEGER) + 1 "
+            "WHERE key = 'article_rev' RETURNING value"
+        ).fetchone()
+        return int(row[0])
+
+    def article_state(self, article_id: str) -> tuple[ArticleState, str | None]:
+        """Whether the article exists and is active, and the source file its content came from."""
+        row = self.conn.execute(
+            "SELECT retired_at_us, source_path FROM articles WHERE id = ?", (article_id,)
+        ).fetchone()
+        if row is None:
+            return "absent", None
+        return ("active" if row[0] is None else "retired"), row[1]
+
+    def put_article(
+        self,
+        article: Article,
+        *,
+        source_path: str | None,
+        source_digest: str | None,
+        retired_at: datetime | None = None,
+        related_z: bytes | None = _NOT_GIVEN,
+    ) -> ArticleState:
+        """Insert or replace an article's content (active, or retired when `retired_at` is given).
+
+        `related_z` is `compress_related(article.related_yaml)` when the caller computed it already.
+
+        Returns the state before the call. Nothing is written (no new rev) when the same source
+        content is already stored in the same state.
+        """
+        before = self.conn.execute(
+            "SELECT retired_at_us, source_path, source_digest FROM articles WHERE id = ?",
+            (article.id,),
+        ).fetchone()
+        state: ArticleState = "absent"
+        if before is not None:
+            state = "active" if before[0] is None else "retired"
+            same = before[1] == source_path and before[2] == source_digest and source_digest
+            if same and (state == "retired") == (retired_at is not None):
+                return state
+        retired_us = None
+        if retired_at is not None:
+            retired_us = before[0] if state == "retired" else to_us(retired_at)
+        rev = self._next_rev()
+        self.conn.execute(
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, source_path, source_digest, "  # noqa: S608
+            "retired_at_us, rev) VALUES (" + ",".join("?" * 22) + ") "
+            "ON CONFLICT (id) DO UPDATE SET title = excluded.title, excerpt = excluded.excerpt, "
+            "url = excluded.url, published_us = excluded.published_us, kind = excluded.kind, "
+            "provider_name = excluded.provider_name, provider_domain = excluded.provider_domain, "
+            "provider_icon_url = excluded.provider_icon_url, topics = excluded.topics, "
+            "quality = excluded.quality, heat = excluded.heat, trending = excluded.trending, "
+            "images = excluded.images, original_url = excluded.original_url, "
+            "video_url = excluded.video_url, related_count = excluded.related_count, "
+            "related_z = excluded.related_z, source_path = excluded.source_path, "
+            "source_digest = excluded.source_digest, retired_at_us = excluded.retired_at_us, "
+            "rev = excluded.rev",
+            (*_article_values(article, related_z), source_path, source_digest, retired_us, rev),
+        )
+        if state != "absent":
+            self.conn.execute("DELETE FROM article_topics WHERE article_id = ?", (article.id,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO article_topics (topic, article_id) VALUES (?, ?)",
+            [(topic, article.id) for topic in article.topics],
+        )
+        return state
+
+    def retire_article(self, article_id: str, now: datetime) -> bool:
+        """Retire an active article; True if it was active."""
+        state, _ = self.article_state(article_id)
+        if state != "active":
+            return False
+        self.conn.execute(
+            "UPDATE articles SET retired_at_us = ?, rev = ? WHERE id = ?",
+            (to_us(now), self._next_rev(), article_id),
+        )
+        return True
+
+    def purge_retired(self, older_than: datetime) -> int:
+        """Delete articles retired before `older_than` (retention); returns how many."""
+        with self.transaction():
+            cursor = self.conn.execute(
+                "DELETE FROM articles WHERE retired_at_us IS NOT NULL AND retired_at_us < ?",
+                (to_us(older_than),),
+            )
+        return cursor.rowcount
+
+    def changes_since(
+        self, rev: int, *, limit: int = 1000, related: bool = True
+    ) -> list[ArticleChange]:
+        """Article rows changed after `rev`, by rev (retired ones come without an article).
+
+        `related=False` leaves `related_yaml` empty (cheaper, for the search index).
+        """
+        columns = _ARTICLE_COLUMNS if related else _ARTICLE_COLUMNS.replace("related_z", "NULL")
+        rows = self.conn.execute(
+            f"SELECT rev, retired_at_us, {columns} FROM articles "  # noqa: S608
+            "WHERE rev > ? ORDER BY rev LIMIT ?",
+            (rev, limit),
+        ).fetchall()
+        return [
+            ArticleChange(row[0], row[2], None if row[1] is not None else _row_to_article(row[2:]))
+            for row in rows
+        ]
+
+    def active_ids(self) -> Iterator[str]:
+        """Every active article id (streamed)."""
+        for (article_id,) in self.conn.execute(
+            "SELECT id FROM articles WHERE retired_at_us IS NULL"
+        ):
+            yield str(article_id)

@@ -1,0 +1,100 @@
+"""The `sources` table: which file fed which article, and the file's size/mtime at last parse."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One article file as last seen; `error` is set when the file was rejected."""
+
+    path: str
+    dir: str
+    article_id: str | None
+    mtime_ns: int
+    size: int
+    digest: str | None
+    removed: bool
+    error: str | None
+
+
+_COLUMNS = "path, dir, article_id, mtime_ns, size, digest, removed, error"
+
+
+def _record(row: tuple[object, ...]) -> SourceRecord:
+    path, folder, article_id, mtime_ns, size, digest, removed, error = row
+    return SourceRecord(
+        path=str(path),
+        dir=str(folder),
+        article_id=None if article_id is None else str(article_id),
+        mtime_ns=int(mtime_ns),  # type: ignore[call-overload]
+        size=int(size),  # type: ignore[call-overload]
+        digest=None if digest is None else str(digest),
+        removed=bool(removed),
+        error=None if error is None else str(error),
+    )
+
+
+def sources_in_dir(conn: sqlite3.Connection, folder: str) -> dict[str, SourceRecord]:
+    """The files recorded directly inside `folder`, by path."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM sources WHERE dir = ?", (folder,))  # noqa: S608
+    return {record.path: record for record in map(_record, rows)}
+
+
+def stats_in_dir(conn: sqlite3.Connection, folder: str) -> dict[str, tuple[int, int, str | None]]:
+    """(mtime_ns, size, error) of the files recorded directly inside `folder`, by path (cheap:
+    what a re-scan needs to skip unchanged files)."""
+    rows = conn.execute("SELECT path, mtime_ns, size, error FROM sources WHERE dir = ?", (folder,))
+    return {path: (mtime_ns, size, error) for path, mtime_ns, size, error in rows}
+
+
+def get_source(conn: sqlite3.Connection, path: str) -> SourceRecord | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM sources WHERE path = ?", (path,)).fetchone()  # noqa: S608
+    return None if row is None else _record(row)
+
+
+def dirs_under(conn: sqlite3.Connection, root: str) -> list[str]:
+    """Every recorded folder equal to `root` or below it."""
+    prefix = root.rstrip("/") + "/"
+    # '0' is the character after '/': this range is "starts with prefix" without LIKE escaping
+    rows = conn.execute(
+        "SELECT DISTINCT dir FROM sources WHERE dir = ? OR (dir >= ? AND dir < ?)",
+        (root, prefix, prefix[:-1] + "0"),
+    )
+    return [str(row[0]) for row in rows]
+
+
+def put_source(conn: sqlite3.Connection, record: SourceRecord) -> None:
+    conn.execute(
+        f"INSERT OR REPLACE INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+        (
+            record.path,
+            record.dir,
+            record.article_id,
+            record.mtime_ns,
+            record.size,
+            record.digest,
+            int(record.removed),
+            record.error,
+        ),
+    )
+
+
+def delete_source(conn: sqlite3.Connection, path: str) -> None:
+    conn.execute("DELETE FROM sources WHERE path = ?", (path,))
+
+
+def best_source(conn: sqlite3.Connection, article_id: str) -> SourceRecord | None:
+    """The file that speaks for an article: a readable one first, then the newest, then by path."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM sources WHERE article_id = ? "  # noqa: S608
+        "ORDER BY error IS NULL DESC, mtime_ns DESC, path LIMIT 1",
+        (article_id,),
+    ).fetchone()
+    return None if row is None else _record(row)
+
+
+def source_count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM sources").fetchone()[0])
