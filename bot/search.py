@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -369,28 +369,55 @@ class IndexSync:
         self._rev = 0
         self.changed = 0
 
+    def _begin(self) -> tantivy.IndexWriter | None:
+        """The writer, taken on first need; None when there is nothing to do or it is busy."""
+        if self._locked:
+            return None
+        if self._writer is not None:
+            return self._writer
+        store = self._store
+        meta = _read_meta(self._index.path) or {}
+        current = meta.get("format") == INDEX_FORMAT and meta.get("store_id") == store.store_id
+        if current and meta.get("rev") == store.current_rev():
+            return None
+        self._writer = self._index._writer()
+        if self._writer is None:
+            self._locked = True
+            return None
+        meta = _read_meta(self._index.path) or {}  # as left by the last writer
+        self._rebuild = meta.get("store_id") != store.store_id or (
+            meta.get("format") != INDEX_FORMAT
+        )
+        self._rev = 0 if self._rebuild else int(meta.get("rev") or 0)
+        if self._rebuild:
+            self._writer.delete_all_documents()
+        return self._writer
+
+    def push(self, before_rev: int, after_rev: int, articles: Sequence[Article]) -> int:
+        """Index what one store write did, from the written values (no re-read of the store).
+
+        The caller promises that the write took the store from `before_rev` to `after_rev` by
+        inserting exactly `articles` (active, absent before). When the index is not at
+        `before_rev` (behind, or another process wrote), this falls back to `pull()`.
+        """
+        writer = self._begin()
+        if writer is None:
+            return 0
+        if self._rev != before_rev:
+            return self.pull()
+        for article in articles:  # new to the store, so not in the index: nothing to delete
+            writer.add_document(_document(article))
+        self._rev = after_rev
+        self._rebuild = False  # from now on an id may be in the index already
+        self.changed += len(articles)
+        return len(articles)
+
     def pull(self) -> int:
         """Add what changed in the store since the last pull; returns how many documents."""
-        if self._locked:
+        writer = self._begin()
+        if writer is None:
             return 0
         store = self._store
-        if self._writer is None:
-            meta = _read_meta(self._index.path) or {}
-            current = meta.get("format") == INDEX_FORMAT and meta.get("store_id") == store.store_id
-            if current and meta.get("rev") == store.current_rev():
-                return 0
-            self._writer = self._index._writer()
-            if self._writer is None:
-                self._locked = True
-                return 0
-            meta = _read_meta(self._index.path) or {}  # as left by the last writer
-            self._rebuild = meta.get("store_id") != store.store_id or (
-                meta.get("format") != INDEX_FORMAT
-            )
-            self._rev = 0 if self._rebuild else int(meta.get("rev") or 0)
-            if self._rebuild:
-                self._writer.delete_all_documents()
-        writer = self._writer
         pulled = 0
         while True:
             changes = store.changes_since(self._rev, limit=_SYNC_BATCH, related=False)
@@ -403,6 +430,9 @@ class IndexSync:
                     writer.add_document(_document(change.article))
                 pulled += int(change.article is not None or not self._rebuild)
                 self._rev = change.rev
+        # only the first pull after emptying the index may skip deletes: a later one can meet
+        # an article added before (a newer copy written in a later batch)
+        self._rebuild = False
         self.changed += pulled
         return pulled
 

@@ -11,29 +11,47 @@ Choices worth knowing:
   content (a half-written file does not retire anything).
 - A folder that is missing or unreadable is reported, and nothing below it is retired (an
   unmounted disk must not empty the store).
-- Memory is bounded by one batch of parsed files (BATCH_FILES) and by the listing of the
-  largest single folder (path, size and mtime per file), never by the whole corpus.
+- Memory is bounded by one batch of parsed files (BATCH_FILES, or POOL_IN_FLIGHT chunks), by
+  POOL_MIN_FILES queued paths and by the listing of the largest single folder (path, size and
+  mtime per file), never by the whole corpus.
 - Only names ending in .md, .markdown or .txt are read; hidden files and folders are skipped.
-- Parsing runs in this process: on the 2-core target machine a process pool of 2 was slower
-  than one process (0.4-0.6x on ../shared/corpus: start-up and pickling). The other core is
-  used by threads instead: zlib compresses the stored `related` block (it releases the GIL)
-  while the next file is parsed, and tantivy indexes each written batch on its own thread.
+- A run with many big files to parse (POOL_MIN_FILES of POOL_MIN_MEAN_BYTES on average, i.e.
+  long `related` lists: a cold ingest of a real folder) parses in worker processes: a spawn
+  pool of POOL_WORKERS parses and zlib-compresses chunks of POOL_CHUNK files and returns each
+  article without its `related` text, as plain tuples, plus the compressed block (small and
+  cheap to pickle: the raw 22 KB block or frozen dataclasses cost as much as the pool saved).
+  The main process only writes, up to POOL_WRITE_FILES files per transaction (a commit costs
+  ~10 ms), while the workers parse up to POOL_IN_FLIGHT chunks ahead (bounded memory); rather
+  than wait, it parses a chunk no worker has started. Warm runs, small folders and folders of small files
+  (../shared/corpus, 3 KB per file: no gain) never start one (start-up ~0.3 s per worker).
+  Spawn, not fork: the caller may run threads (the bot, tantivy); a script that calls
+  `ingest_folders` needs the usual `if __name__ == "__main__"` guard. Without a pool, zlib
+  runs on a thread while the next file is parsed.
+- On a cold run an article not yet written by this run is inserted without look-ups (no
+  `best_source`, no previous row) with one executemany per batch; copies and every warm-run
+  change take the general path (`best_source`, `put_article`).
+- The search index is fed from the parsed values of such a batch (`IndexSync.push`), not
+  re-read from SQLite; whenever the index is not exactly at the store's rev before the batch
+  (behind, rebuilt, or another process wrote), it catches up from the store by rev (`pull`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.ingest.parse import ParsedFile, Rejection, parse_file
-from bot.store.db import compress_related
+from bot.models import Article, Image, Provider
+from bot.store.db import NewArticle, compress_related
 from bot.store.sources import (
     SourceRecord,
     best_source,
@@ -41,17 +59,89 @@ from bot.store.sources import (
     dirs_under,
     get_source,
     put_source,
+    put_sources,
     sources_in_dir,
     stats_in_dir,
 )
 
 if TYPE_CHECKING:
-    from bot.search import SearchIndex
+    from bot.search import IndexSync, SearchIndex
     from bot.store.db import Store
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 BATCH_FILES = 250
 PROGRESS_EVERY = 250
+POOL_MIN_FILES = 1000  # files to parse in one run before worker processes are considered
+POOL_MIN_MEAN_BYTES = 8192  # ... and their mean size: small files parse faster than they pickle
+POOL_WORKERS = 2
+POOL_CHUNK = 200  # files per worker task
+POOL_IN_FLIGHT = 5  # tasks parsed ahead of the writes (bounds memory)
+POOL_WRITE_FILES = 1000  # parsed files written per transaction (a commit costs ~10 ms)
+
+# what a worker returns per file: the article without its related block, plus the block
+# compressed as stored (small to pickle), or why the file was rejected
+_Result = tuple[ParsedFile, bytes | None] | Rejection
+
+
+def _parse_one(path: str, max_bytes: int) -> _Result:
+    result = parse_file(Path(path), max_bytes=max_bytes)
+    if isinstance(result, Rejection):
+        return result
+    related = result.article.related_yaml
+    if not related:
+        return result, None
+    article = replace(result.article, related_yaml="")
+    return replace(result, article=article), compress_related(related)
+
+
+# a _Result as plain tuples: pickling frozen dataclasses costs 3x more (Python-level state)
+_Wire = tuple[str, str, bool, tuple[Any, ...], bytes | None] | Rejection
+
+
+def _to_wire(result: _Result) -> _Wire:
+    if isinstance(result, Rejection):
+        return result
+    parsed, related_z = result
+    a = parsed.article
+    provider = (a.provider.name, a.provider.domain, a.provider.icon_url)
+    images = tuple((i.url, i.width, i.height) for i in a.images)
+    fields: tuple[Any, ...] = (a.id, a.title, a.excerpt, a.url, a.published, a.kind, provider)
+    fields += (a.topics, a.quality, a.heat, a.trending, images, a.original_url, a.video_url)
+    return parsed.path, parsed.digest, parsed.removed, (*fields, a.related_count), related_z
+
+
+def _from_wire(wire: _Wire) -> _Result:
+    if isinstance(wire, Rejection):
+        return wire
+    path, digest, removed, fields, related_z = wire
+    provider = Provider(*fields[6])
+    images = tuple(Image(*image) for image in fields[11])
+    aid, title, excerpt, url, published, kind, _, topics, quality, heat, trending = fields[:11]
+    original_url, video_url, related_count = fields[12:]
+    article = Article(
+        id=aid,
+        title=title,
+        excerpt=excerpt,
+        url=url,
+        published=published,
+        kind=kind,
+        provider=provider,
+        topics=topics,
+        quality=quality,
+        heat=heat,
+        trending=trending,
+        images=images,
+        original_url=original_url,
+        video_url=video_url,
+        related_count=related_count,
+    )
+    return ParsedFile(path, article, removed, digest), related_z
+
+
+def _parse_chunk(paths: list[str], max_bytes: int) -> list[_Wire]:
+    """Worker-process task: parse and compress a chunk of files."""
+    return [_to_wire(_parse_one(path, max_bytes)) for path in paths]
+
 
 Progress = Callable[[int, int | None], None]
 
@@ -89,6 +179,7 @@ class _Run:
     now: datetime
     max_file_bytes: int
     progress: Progress | None
+    pool_min_files: int | None = POOL_MIN_FILES
     scanned: int = 0
     added: int = 0
     updated: int = 0
@@ -98,40 +189,188 @@ class _Run:
     pending: list[_Pending] = field(default_factory=list)
     gone: list[SourceRecord] = field(default_factory=list)
     orphaned: set[str] = field(default_factory=set)
-    after_flush: Callable[[], object] | None = None
+    index: IndexSync | None = None
     compressor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1))
+    pool: ProcessPoolExecutor | None = None
+    pool_decided: bool = False
+    in_flight: deque[tuple[list[_Pending], Future[list[_Wire]]]] = field(default_factory=deque)
+    cold: bool = False  # the store was empty when the run began: no look-ups for new articles
+    new_ids: set[str] = field(default_factory=set)  # articles inserted by this cold run
 
     def tick(self) -> None:
         self.scanned += 1
         if self.progress is not None and self.scanned % PROGRESS_EVERY == 0:
             self.progress(self.scanned, None)
 
-    def flush(self) -> None:
-        """Parse the pending files, then write them (and forget deleted files) in one transaction."""
-        if not self.pending and not self.gone:
+    def queue(self, item: _Pending) -> None:
+        """Queue a new or changed file; parse and write when a batch is full."""
+        self.pending.append(item)
+        undecided = not self.pool_decided and self.pool_min_files is not None
+        if undecided and len(self.pending) >= (self.pool_min_files or 0):
+            self._start_pool()
+            undecided = False
+        if self.pool is not None:
+            limit = POOL_CHUNK
+        elif undecided:  # hold the (small) file list until we know whether a pool pays off
+            limit = max(BATCH_FILES, self.pool_min_files or 0)
+        else:
+            limit = BATCH_FILES
+        if len(self.pending) >= limit:
+            self.flush(drain=False)
+
+    def _start_pool(self) -> None:
+        self.pool_decided = True
+        mean_size = sum(item.size for item in self.pending) / max(1, len(self.pending))
+        if (os.cpu_count() or 1) < 2 or mean_size < POOL_MIN_MEAN_BYTES:
             return
-        parsed: list[tuple[_Pending, ParsedFile | Rejection, Future[bytes | None] | None]] = []
-        for item in self.pending:
+        # spawn, not fork: the caller may have threads (the bot, tantivy, the compressor)
+        context = multiprocessing.get_context("spawn")
+        try:
+            self.pool = ProcessPoolExecutor(POOL_WORKERS, mp_context=context)
+        except (OSError, ValueError):  # no processes allowed here: parse in this one
+            self.pool = None
+
+    def close_pool(self) -> None:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self.in_flight.clear()
+
+    def flush(self, *, drain: bool = True) -> None:
+        """Parse and write full batches (every pending file when `drain`), then deleted files."""
+        pool = self.pool
+        if pool is not None:
+            while len(self.pending) >= POOL_CHUNK or (drain and self.pending):
+                chunk = self.pending[:POOL_CHUNK]
+                del self.pending[:POOL_CHUNK]
+                self.in_flight.append((chunk, self._submit(pool, chunk)))
+                if self.pool is None:  # workers could not start: parse the rest here
+                    break
+                while len(self.in_flight) > POOL_IN_FLIGHT:  # workers parse ahead meanwhile
+                    self._write_oldest()
+        while self.in_flight and (drain or self.pool is None):
+            self._write_oldest()
+        if self.pool is None:
+            while len(self.pending) >= BATCH_FILES or (drain and self.pending):
+                chunk = self.pending[:BATCH_FILES]
+                del self.pending[:BATCH_FILES]
+                self._write(chunk, self._parse_here(chunk))
+        if drain and self.gone:
+            self._write([], [])
+
+    def _submit(self, pool: ProcessPoolExecutor, chunk: list[_Pending]) -> Future[list[_Wire]]:
+        try:
+            return pool.submit(_parse_chunk, [item.path for item in chunk], self.max_file_bytes)
+        except Exception:  # workers cannot start here (or died): parse here from now on
+            self.pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            return self._parsed_here(chunk)
+
+    def _parsed_here(self, chunk: list[_Pending]) -> Future[list[_Wire]]:
+        done: Future[list[_Wire]] = Future()
+        done.set_result(_parse_chunk([item.path for item in chunk], self.max_file_bytes))
+        return done
+
+    def _write_oldest(self) -> None:
+        # rather than wait idle for the oldest task, parse a queued one here
+        while not self.in_flight[0][1].done() and self._steal():
+            pass
+        chunks: list[_Pending] = []
+        results: list[_Result] = []
+        # the oldest task, and the next ones already done: one transaction
+        while self.in_flight and (not chunks or self.in_flight[0][1].done()):
+            if len(chunks) + len(self.in_flight[0][0]) > POOL_WRITE_FILES and chunks:
+                break
+            chunk, future = self.in_flight.popleft()
+            try:
+                wires = future.result()
+            except (Exception, CancelledError):  # a worker died (BrokenProcessPool...)
+                wires = self._parsed_here(chunk).result()
+            results += map(_from_wire, wires)
+            chunks += chunk
+        self._write(chunks, results)
+
+    def _steal(self) -> bool:
+        """Parse in this process the newest task no worker has started; False if none."""
+        for position in range(len(self.in_flight) - 1, 0, -1):
+            chunk, future = self.in_flight[position]
+            if future.cancel():
+                self.in_flight[position] = (chunk, self._parsed_here(chunk))
+                return True
+        return False
+
+    def _parse_here(self, chunk: list[_Pending]) -> list[_Result]:
+        parsed: list[tuple[ParsedFile | Rejection, Future[bytes | None] | None]] = []
+        for item in chunk:
             result = parse_file(Path(item.path), max_bytes=self.max_file_bytes)
             related = None
             if isinstance(result, ParsedFile) and result.article.related_yaml:
                 # compressed on another core while the next file is parsed
                 related = self.compressor.submit(compress_related, result.article.related_yaml)
-            parsed.append((item, result, related))
-        with self.store.transaction() as conn:
-            for item, result, related in parsed:
+            parsed.append((result, related))
+        return [
+            result
+            if isinstance(result, Rejection)
+            else (result, None if related is None else related.result())
+            for result, related in parsed
+        ]
+
+    def _write(self, chunk: list[_Pending], results: list[_Result]) -> None:
+        """Write one parsed batch (and forget deleted files) in one transaction, then index it."""
+        store = self.store
+        fresh: list[NewArticle] = []
+        sources: list[SourceRecord] = []
+        direct = True  # the batch only inserted new articles: index them from these values
+
+        def insert_fresh() -> None:
+            put_sources(store.conn, sources)
+            store.insert_new_articles(fresh)
+            sources.clear()
+            fresh.clear()
+
+        with store.transaction() as conn:
+            before_rev = store.current_rev()
+            written: list[Article] = []
+            for item, result in zip(chunk, results, strict=True):
                 if isinstance(result, Rejection):
                     self._reject(item, result)
-                else:
-                    self._accept(item, result, None if related is None else related.result())
+                    continue
+                parsed, related_z = result
+                article = parsed.article
+                if self.cold and item.previous is None and article.id not in self.new_ids:
+                    self.new_ids.add(article.id)
+                    sources.append(_record(item, parsed))
+                    fresh.append(
+                        NewArticle(
+                            article,
+                            item.path,
+                            parsed.digest,
+                            self.now if parsed.removed else None,
+                            related_z,
+                        )
+                    )
+                    if parsed.removed:
+                        self.unchanged += 1
+                    else:
+                        self.added += 1
+                        written.append(article)
+                    continue
+                if fresh:  # the general path below reads the store: bring it up to date first
+                    insert_fresh()
+                direct = False
+                self._accept(item, parsed, related_z)
+            insert_fresh()
             for record in self.gone:
                 delete_source(conn, record.path)
                 if record.article_id is not None:
                     self.orphaned.add(record.article_id)
-        self.pending.clear()
+            after_rev = store.current_rev()
         self.gone.clear()
-        if self.after_flush is not None:
-            self.after_flush()
+        if self.index is not None:
+            if direct:
+                self.index.push(before_rev, after_rev, written)
+            else:
+                self.index.pull()
 
     def _reject(self, item: _Pending, result: Rejection) -> None:
         previous = item.previous
@@ -326,9 +565,7 @@ def _scan_root(run: _Run, root: str) -> None:
                     run.rejected.append(Rejection(path, seen[2]))
                 continue
             previous = None if seen is None else get_source(store.conn, path)
-            run.pending.append(_Pending(path, folder, mtime_ns, size, previous))
-            if len(run.pending) >= BATCH_FILES:
-                run.flush()
+            run.queue(_Pending(path, folder, mtime_ns, size, previous))
         run.gone.extend(filter(None, (get_source(store.conn, path) for path in known)))
     for folder in dirs_under(store.conn, root):
         if folder in visited or any(
@@ -347,21 +584,35 @@ def ingest_folders(
     max_file_bytes: int,
     now: datetime,
     progress: Progress | None = None,
+    pool_min_files: int | None = POOL_MIN_FILES,
 ) -> IngestReport:
-    """Scan `dirs` recursively and bring the store (and `index`, if given) up to date."""
+    """Scan `dirs` recursively and bring the store (and `index`, if given) up to date.
+
+    Parsing moves to POOL_WORKERS processes once `pool_min_files` files need it in this run
+    (None: never).
+    """
     started = time.perf_counter()
-    run = _Run(store=store, now=now, max_file_bytes=max_file_bytes, progress=progress)
+    run = _Run(
+        store=store,
+        now=now,
+        max_file_bytes=max_file_bytes,
+        progress=progress,
+        pool_min_files=pool_min_files,
+        cold=store.is_empty(),
+    )
     with contextlib.ExitStack() as stack:
         stack.callback(run.compressor.shutdown)
+        stack.callback(run.close_pool)
         if index is not None:
             # tantivy indexes each written batch on its own thread while the next is parsed
-            run.after_flush = stack.enter_context(index.syncing(store)).pull
+            run.index = stack.enter_context(index.syncing(store))
         for root in _roots(dirs):
             _scan_root(run, root)
         run.flush()
+        run.close_pool()
         run.settle_orphans()
-        if run.after_flush is not None:
-            run.after_flush()
+        if run.index is not None:
+            run.index.pull()
     if progress is not None:
         progress(run.scanned, run.scanned)
     return IngestReport(

@@ -46,6 +46,17 @@ class ArticleChange:
     article: Article | None
 
 
+@dataclass(frozen=True, slots=True)
+class NewArticle:
+    """An article for `Store.insert_new_articles`; `related_z` as made by `compress_related`."""
+
+    article: Article
+    source_path: str | None
+    source_digest: str | None
+    retired_at: datetime | None
+    related_z: bytes | None
+
+
 def to_us(value: datetime) -> int:
     """Microseconds since the epoch of an aware datetime (a naive one is refused)."""
     if value.tzinfo is None or value.utcoffset() is None:
@@ -419,6 +430,43 @@ class Store:
             [(topic, article.id) for topic in article.topics],
         )
         return state
+
+    def is_empty(self) -> bool:
+        """True when the store has never held an article nor recorded a file (a cold ingest)."""
+        row = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM articles) OR EXISTS (SELECT 1 FROM sources)"
+        ).fetchone()
+        return not row[0]
+
+    def insert_new_articles(self, items: Sequence[NewArticle]) -> tuple[int, int]:
+        """Insert articles the caller knows are absent (a cold ingest), in a few statements.
+
+        Skips the per-article look-up of `put_article`; an id already stored is an error
+        (sqlite3.IntegrityError), never a silent overwrite. Returns the revs (first, last)
+        given to them, (0, 0) when `items` is empty.
+        """
+        if not items:
+            return 0, 0
+        rows: list[tuple[Any, ...]] = []
+        topics: list[tuple[str, str]] = []
+        first = 0
+        for item in items:
+            article = item.article
+            rev = self._next_rev()
+            first = first or rev
+            retired_us = None if item.retired_at is None else to_us(item.retired_at)
+            values = _article_values(article, item.related_z)
+            rows.append((*values, item.source_path, item.source_digest, retired_us, rev))
+            topics.extend((topic, article.id) for topic in article.topics)
+        self.conn.executemany(
+            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, source_path, source_digest, "  # noqa: S608
+            "retired_at_us, rev) VALUES (" + ",".join("?" * 22) + ")",
+            rows,
+        )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO article_topics (topic, article_id) VALUES (?, ?)", topics
+        )
+        return first, rows[-1][-1]
 
     def retire_article(self, article_id: str, now: datetime) -> bool:
         """Retire an active article; True if it was active."""

@@ -82,6 +82,17 @@ def put_source(conn: sqlite3.Connection, record: SourceRecord) -> None:
     )
 
 
+def put_sources(conn: sqlite3.Connection, records: list[SourceRecord]) -> None:
+    """`put_source` for many records in one statement."""
+    conn.executemany(
+        f"INSERT OR REPLACE INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+        [
+            (r.path, r.dir, r.article_id, r.mtime_ns, r.size, r.digest, int(r.removed), r.error)
+            for r in records
+        ],
+    )
+
+
 def delete_source(conn: sqlite3.Connection, path: str) -> None:
     conn.execute("DELETE FROM sources WHERE path = ?", (path,))
 
