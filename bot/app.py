@@ -28,7 +28,7 @@ from discord.ext import commands
 from bot.cogs import CogContext
 from bot.cogs.digest import DigestCog
 from bot.cogs.news import NewsCog
-from bot.delivery import Deliverer
+from bot.delivery import Deliverer, RateLimitCounter
 from bot.errors import NotAllowed, UserError
 from bot.ingest.runner import ingest_folders
 from bot.pacing import ChannelSpacer, Pacer, WindowLimiter
@@ -169,10 +169,14 @@ class NewsBot(commands.AutoShardedBot):
         )
         self.synced_commands = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._rate_limit_counter: RateLimitCounter | None = None
 
     # -- start-up ---------------------------------------------------------------------------
 
     async def setup_hook(self) -> None:
+        # operators see every 429, also those discord.py retried on its own
+        self._rate_limit_counter = RateLimitCounter(self.deliverer.stats)
+        logging.getLogger("discord.http").addFilter(self._rate_limit_counter)
         await self.add_cog(NewsCog(self.context))
         await self.add_cog(DigestCog(self.context))
         if self.auto_sync:
@@ -284,6 +288,8 @@ class NewsBot(commands.AutoShardedBot):
             task.cancel()
         if others:
             await asyncio.gather(*others, return_exceptions=True)
+        if self._rate_limit_counter is not None:
+            logging.getLogger("discord.http").removeFilter(self._rate_limit_counter)
         await super().close()
 
 

@@ -94,6 +94,23 @@ class DeliveryStats:
     failing_guilds: set[int] = field(default_factory=set)
 
 
+class RateLimitCounter(logging.Filter):
+    """Counts the 429s that discord.py retried by itself into `stats.rate_limited`.
+
+    discord.py handles those internally and only says so in a warning on the `discord.http`
+    logger; attach this filter there (it never drops a record).
+    """
+
+    def __init__(self, stats: DeliveryStats) -> None:
+        super().__init__()
+        self.stats = stats
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("We are being rate limited"):
+            self.stats.rate_limited += 1
+        return True
+
+
 class ChannelUnusable(Exception):
     """Discord refused the channel (403/404): a reason for admins, no retry."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 
@@ -96,3 +97,19 @@ async def test_pacer_applies_both_limits() -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         WindowLimiter(0)
+
+
+def test_rate_limits_discord_py_retried_itself_are_counted() -> None:
+    from bot.delivery import DeliveryStats, RateLimitCounter
+
+    stats = DeliveryStats()
+    counter = RateLimitCounter(stats)
+    logger = logging.getLogger("discord.http")
+    logger.addFilter(counter)
+    try:
+        fmt = "We are being rate limited. %s %s responded with 429. Retrying in %.2f seconds."
+        logger.warning(fmt, "POST", "/channels/1/messages", 0.5)
+        logger.warning("something else")
+    finally:
+        logger.removeFilter(counter)
+    assert stats.rate_limited == 1
