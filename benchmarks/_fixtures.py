@@ -32,6 +32,7 @@ from typing import Any
 
 from benchmarks.bench_search import NOW as SEARCH_NOW
 from benchmarks.bench_search import TOPICS, make_articles
+from benchmarks.run import figure
 from bot.models import Article
 from bot.settings import Settings
 from bot.store.db import Store
@@ -58,32 +59,6 @@ __all__ = [
 
 
 # -- figures --------------------------------------------------------------------------------
-
-
-def figure(
-    name: str,
-    value: float | None,
-    unit: str,
-    *,
-    baseline: str | None = None,
-    baseline_value: float | None = None,
-    ratio: float | None = None,
-    target: str | None = None,
-    met: bool | None = None,
-    notes: str = "",
-) -> dict[str, Any]:
-    """One row of the benchmark table (the keys `benchmarks/run.py` expects); ratio as given."""
-    return {
-        "name": name,
-        "value": None if value is None else round(value, 3),
-        "unit": unit,
-        "baseline": baseline,
-        "baseline_value": None if baseline_value is None else round(baseline_value, 3),
-        "ratio": None if ratio is None else round(ratio, 3),
-        "target": target,
-        "met": met,
-        "notes": notes,
-    }
 
 
 def percentile(samples: Sequence[float], q: float) -> float:

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.run import figure
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 
@@ -91,30 +93,6 @@ def _article_files(root: Path) -> list[str]:
     return sorted(str(p) for p in root.rglob("*.md") if p.name != "README.md")
 
 
-def _figure(
-    name: str,
-    value: float,
-    unit: str,
-    baseline: str | None = None,
-    baseline_value: float | None = None,
-    ratio: float | None = None,
-    target: str | None = None,
-    met: bool | None = None,
-    notes: str = "",
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "value": round(value, 3),
-        "unit": unit,
-        "baseline": baseline,
-        "baseline_value": None if baseline_value is None else round(baseline_value, 3),
-        "ratio": None if ratio is None else round(ratio, 1),
-        "target": target,
-        "met": met,
-        "notes": notes,
-    }
-
-
 def _measure(
     label: str, dirs: list[Path], files: list[str], tmp: Path, *, repetitions: int,
     baseline_sample: int, judge: bool,
@@ -146,16 +124,18 @@ def _measure(
     if baseline_sample < len(files):
         notes += f"; frontmatter loop on the first {len(sample):,} files"
     return [
-        _figure(
-            f"cold ingest ({label})", cold_rate, "files/s", "frontmatter.load loop", base_rate,
-            speedup, ">= 10x", speedup >= 10 if judge else None, notes,
+        figure(
+            f"cold ingest ({label})", cold_rate, "files/s", baseline="frontmatter.load loop",
+            baseline_value=base_rate, ratio=round(speedup, 1), target=">= 10x",
+            met=speedup >= 10 if judge else None, notes=notes,
         ),
-        _figure(
-            f"warm re-run ({label})", warm_s * 1000, "ms", "cold ingest", cold_s * 1000,
-            warm_ratio, ">= 50x faster", warm_ratio >= 50 if judge else None,
-            f"{colds[0]['added']:,} articles; nothing changed; median of {len(warms)} runs",
+        figure(
+            f"warm re-run ({label})", warm_s * 1000, "ms", baseline="cold ingest",
+            baseline_value=cold_s * 1000, ratio=round(warm_ratio, 1), target=">= 50x faster",
+            met=warm_ratio >= 50 if judge else None,
+            notes=f"{colds[0]['added']:,} articles; nothing changed; median of {len(warms)} runs",
         ),
-        _figure(
+        figure(
             f"peak RSS cold ingest ({label})", max(c["rss_mb"] for c in colds), "MB",
             notes=f"whole process incl. interpreter; warm run {max(w['rss_mb'] for w in warms):.0f} MB",
         ),

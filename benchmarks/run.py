@@ -25,6 +25,32 @@ SUITE = ("parse", "ingest", "search", "compose", "delivery", "interactions", "me
 FIELDS = ("name", "value", "unit", "baseline", "baseline_value", "ratio", "target", "met", "notes")
 
 
+def figure(
+    name: str,
+    value: float | None,
+    unit: str,
+    *,
+    baseline: str | None = None,
+    baseline_value: float | None = None,
+    ratio: float | None = None,
+    target: str | None = None,
+    met: bool | None = None,
+    notes: str = "",
+) -> dict[str, Any]:
+    """One row of the benchmark table (the keys `benchmarks/run.py` expects); ratio as given."""
+    return {
+        "name": name,
+        "value": None if value is None else round(value, 3),
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": None if baseline_value is None else round(baseline_value, 3),
+        "ratio": None if ratio is None else round(ratio, 3),
+        "target": target,
+        "met": met,
+        "notes": notes,
+    }
+
+
 def _machine() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
