@@ -69,6 +69,11 @@ if TYPE_CHECKING:
     from bot.store.db import Store
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+# A folder's own documentation (e.g. the README.md of a Smartable site repository) is not an
+# article: such files are not read at all, rather than reported as broken articles.
+NOT_ARTICLES = frozenset(
+    ("readme", "license", "licence", "changelog", "contributing", "code_of_conduct", "security")
+)
 BATCH_FILES = 250
 PROGRESS_EVERY = 250
 POOL_MIN_FILES = 1000  # files to parse in one run before worker processes are considered
@@ -496,7 +501,8 @@ def walk_folders(root: str) -> Iterator[tuple[str, list[tuple[str, int, int]] | 
     """Per folder below `root` (depth first): its article files as (path, mtime_ns, size).
 
     Hidden files and folders (starting with '.') are skipped, symlinked folders are not
-    followed, and only names ending in ARTICLE_SUFFIXES count.
+    followed, only names ending in ARTICLE_SUFFIXES count, and a folder's README, LICENSE,
+    CHANGELOG… are not articles.
     """
     stack = [root]
     while stack:
@@ -512,7 +518,10 @@ def walk_folders(root: str) -> Iterator[tuple[str, list[tuple[str, int, int]] | 
                         if entry.is_dir(follow_symlinks=False):
                             subfolders.append(entry.path)
                             continue
-                        if not entry.name.lower().endswith(ARTICLE_SUFFIXES):
+                        name = entry.name.lower()
+                        if not name.endswith(ARTICLE_SUFFIXES):
+                            continue
+                        if name.rsplit(".", 1)[0] in NOT_ARTICLES:
                             continue
                         if not entry.is_file():
                             continue

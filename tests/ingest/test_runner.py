@@ -256,8 +256,8 @@ def test_progress_is_reported(store: Store, tmp_path: Path) -> None:
 def test_real_corpus_with_overlapping_copies(store: Store, corpus_dir: Path) -> None:
     report = ingest(store, corpus_dir)
     files = sum(1 for _ in corpus_dir.glob("*/_news/*.md"))
-    assert report.scanned == files + 1  # + README.md, reported as not an article
-    assert [Path(r.path).name for r in report.rejected] == ["README.md"]
+    assert report.scanned == files  # the corpus's README.md is documentation, not an article
+    assert report.rejected == ()
     assert report.added + report.updated + report.unchanged == files
     # microsoft-power-apps is an older copy of powerapps: shared articles count once
     shared = store.conn.execute(
@@ -270,3 +270,14 @@ def test_real_corpus_with_overlapping_copies(store: Store, corpus_dir: Path) -> 
     warm = ingest(store, corpus_dir)
     assert (warm.added, warm.updated, warm.retired) == (0, 0, 0)
     assert warm.unchanged == files
+
+
+def test_a_folders_own_documentation_is_not_an_article(store: Store, tmp_path: Path) -> None:
+    news = tmp_path / "news"
+    write(news / "2024-01-01-a.md", smartable("a"))
+    write(news / "README.md", "# My news site\n\nArticles live here.\n")
+    write(news / "LICENSE.txt", "MIT\n")
+    write(news / "notes.md", "no front matter here\n")  # an unknown file is still reported
+    report = ingest(store, news)
+    assert report.scanned == 2
+    assert [Path(r.path).name for r in report.rejected] == ["notes.md"]
