@@ -408,6 +408,28 @@ async def test_channel_answering_403_does_not_stop_other_guilds(
     assert fake_discord.messages(channels[2])
 
 
+async def test_admins_are_told_in_the_system_channel_why_the_digest_stopped(
+    world: World, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+) -> None:
+    guild = fake_discord.add_guild("Told", channels=("general", "news"))
+    general, news = guild.channels.values()
+    guild.system_channel_id = general.id
+    async with world.bot(fake_discord) as bot:
+        due = world.clock.now + timedelta(minutes=5)
+        await configure(
+            fake_discord, guild, news, fake_discord.add_admin(guild), time=f"{due:%H:%M}"
+        )
+        fake_discord.fail("POST", f"/channels/{news.id}/messages", status=403, code=50013, times=5)
+        world.clock.now = due
+        report = await bot.scheduler.tick()
+        assert [o.outcome for o in report.outcomes] == ["failing"]
+        notices = [text_of(m) for m in fake_discord.messages(general)]
+    assert len(notices) == 1
+    assert "News digest stopped" in notices[0]
+    assert "permission" in notices[0].lower()
+    assert fake_discord.messages(news) == []
+
+
 async def test_killed_mid_burst_then_restarted_loses_and_repeats_nothing(
     world: World, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
 ) -> None:

@@ -195,6 +195,7 @@ class FakeGuild:
     members: dict[int, FakeMember] = field(default_factory=dict)
     locale: str = "en-US"
     joined: bool = True  # False once the bot was removed
+    system_channel_id: int | None = None  # where Discord posts join messages (set it in a test)
 
     @property
     def everyone(self) -> FakeRole:
@@ -273,7 +274,9 @@ class FakeGuild:
             "premium_tier": 0,
             "premium_subscription_count": 0,
             "premium_progress_bar_enabled": False,
-            "system_channel_id": None,
+            "system_channel_id": (
+                None if self.system_channel_id is None else str(self.system_channel_id)
+            ),
             "system_channel_flags": 0,
             "rules_channel_id": None,
             "public_updates_channel_id": None,
