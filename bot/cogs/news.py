@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -23,6 +24,7 @@ from bot.formatting import RESULTS_PER_PAGE, search_page, top_page
 from bot.models import DigestItem
 
 MAX_RESULTS = 50
+T = TypeVar("T")
 TOPIC_CACHE_SECONDS = 60.0
 HELP_TEXT = (
     "**/news search** `query` [`topic`] [`days`] — find articles\n"
@@ -83,12 +85,25 @@ def _embed_payload(title: str, description: str) -> dict[str, Any]:
 async def reply_paginated(
     interaction: discord.Interaction[Any],
     context: CogContext,
+    items: Sequence[T],
     *,
-    pages: int,
-    render: Any,
+    page_of: Callable[[Sequence[T], int, int], dict[str, Any]],
+    empty: str,
     ephemeral: bool,
 ) -> None:
-    """Send page 1 as the deferred answer, with buttons when there is more than one page."""
+    """Answer a deferred command with `items`, RESULTS_PER_PAGE a page (`page_of(chunk, page,
+    pages)` renders one), with buttons when there is more than one page; `empty` when none."""
+    if not items:
+        await interaction.followup.send(
+            empty, ephemeral=ephemeral, allowed_mentions=discord.AllowedMentions.none()
+        )
+        return
+    pages = math.ceil(len(items) / RESULTS_PER_PAGE)
+
+    async def render(page: int) -> dict[str, Any]:
+        chunk = items[(page - 1) * RESULTS_PER_PAGE : page * RESULTS_PER_PAGE]
+        return page_of(chunk, page, pages)
+
     first = message_kwargs(await render(1))
     if pages > 1:
         view = Paginator(
@@ -144,23 +159,17 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             days=days,
             limit=MAX_RESULTS,
         )
-        if not hits:
-            where = f" in {wanted}" if wanted else ""
-            await interaction.followup.send(
-                f"No articles match `{discord.utils.escape_markdown(query[:100])}`{where}.",
-                ephemeral=not share,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-            return
-        pages = math.ceil(len(hits) / RESULTS_PER_PAGE)
+        where = f" in {wanted}" if wanted else ""
         total = len(hits) if len(hits) < MAX_RESULTS else None
-
-        async def render(page: int) -> dict[str, Any]:
-            chunk = hits[(page - 1) * RESULTS_PER_PAGE : page * RESULTS_PER_PAGE]
-            return search_page(chunk, query=query, page=page, pages=pages, total=total)
-
         await reply_paginated(
-            interaction, self.context, pages=pages, render=render, ephemeral=not share
+            interaction,
+            self.context,
+            hits,
+            page_of=lambda chunk, page, pages: search_page(
+                chunk, query=query, page=page, pages=pages, total=total
+            ),
+            empty=f"No articles match `{discord.utils.escape_markdown(query[:100])}`{where}.",
+            ephemeral=not share,
         )
 
     @search.autocomplete("topic")
@@ -187,22 +196,16 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
         now = self.context.clock()
         look_back = days or 1
         items = await self.context.store.run(self._top_items, now, look_back, wanted)
-        if not items:
-            where = f" in {wanted}" if wanted else ""
-            await interaction.followup.send(
-                f"No stories{where} in the last {look_back} day(s).",
-                ephemeral=not share,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
-            return
-        pages = math.ceil(len(items) / RESULTS_PER_PAGE)
-
-        async def render(page: int) -> dict[str, Any]:
-            chunk = items[(page - 1) * RESULTS_PER_PAGE : page * RESULTS_PER_PAGE]
-            return top_page(chunk, topic=wanted, page=page, pages=pages)
-
+        where = f" in {wanted}" if wanted else ""
         await reply_paginated(
-            interaction, self.context, pages=pages, render=render, ephemeral=not share
+            interaction,
+            self.context,
+            items,
+            page_of=lambda chunk, page, pages: top_page(
+                chunk, topic=wanted, page=page, pages=pages
+            ),
+            empty=f"No stories{where} in the last {look_back} day(s).",
+            ephemeral=not share,
         )
 
     def _top_items(self, now: Any, days: int, topic: str | None) -> list[DigestItem]:
