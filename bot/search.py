@@ -87,6 +87,10 @@ def topic_key(topic: str) -> str:
     return " ".join(topic.split()).casefold()
 
 
+# compact `json.dumps`, without building an encoder per call
+_TO_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _encode(article: Article) -> bytes:
     """The stored copy of an article (without its `related` block, which search never shows)."""
     data = [
@@ -106,7 +110,7 @@ def _encode(article: Article) -> bytes:
         article.video_url,
         article.related_count,
     ]
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _TO_JSON(data).encode("utf-8")
 
 
 def _decode(blob: bytes) -> Article:

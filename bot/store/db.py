@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import zlib
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.models import Article, Image, Provider
+
+try:  # ISA-L's deflate, where it has wheels: ~3.5x faster than zlib's level 1 at the same ratio
+    from isal.isal_zlib import compress as _deflate
+    from isal.isal_zlib import decompress as _inflate
+except ImportError:  # elsewhere the standard library's; both write and read the same zlib format
+    from zlib import compress as _deflate
+    from zlib import decompress as _inflate
 
 _MIGRATION_NAME = re.compile(r"^V(\d+)__([A-Za-z0-9_]+)\.sql$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -109,15 +115,18 @@ _ARTICLE_COLUMNS = (
 
 
 _NOT_GIVEN: Any = object()
+# `json.dumps(value, ensure_ascii=False)`, without building an encoder per call
+_TO_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def compress_related(related_yaml: str) -> bytes | None:
-    """How a `related` block is stored (zlib releases the GIL: callers may run it in a thread)."""
-    return zlib.compress(related_yaml.encode("utf-8"), 1) if related_yaml else None
+    """How a `related` block is stored: zlib format, level 1 (releases the GIL: callers may run
+    it in a thread)."""
+    return _deflate(related_yaml.encode("utf-8"), 1) if related_yaml else None
 
 
 def _article_values(article: Article, related_z: bytes | None = _NOT_GIVEN) -> tuple[Any, ...]:
-    images = json.dumps([[i.url, i.width, i.height] for i in article.images], ensure_ascii=False)
+    images = _TO_JSON([[i.url, i.width, i.height] for i in article.images])
     return (
         article.id,
         article.title,
@@ -128,7 +137,7 @@ def _article_values(article: Article, related_z: bytes | None = _NOT_GIVEN) -> t
         article.provider.name,
         article.provider.domain,
         article.provider.icon_url,
-        json.dumps(list(article.topics), ensure_ascii=False),
+        _TO_JSON(list(article.topics)),
         article.quality,
         article.heat,
         int(article.trending),
@@ -158,7 +167,7 @@ def _row_to_article(row: Sequence[Any]) -> Article:
         original_url=row[14],
         video_url=row[15],
         related_count=row[16],
-        related_yaml=zlib.decompress(related_z).decode("utf-8") if related_z else "",
+        related_yaml=_inflate(related_z).decode("utf-8") if related_z else "",
     )
 
 
