@@ -178,6 +178,8 @@ _QUIRKS = (
     (0.01, "\\t"),
     (0.02, '\\"Quoted\\"'),
     (0.01, "*bold* _under_ ~strike~ |pipe|"),
+    (0.06, "Blizzard's"),
+    (0.01, "'single-quoted'"),
 )
 _DINOSAUR = "https://www.youtube.com/img/desktop/supported_browsers/dinosaur.png"
 
@@ -273,6 +275,14 @@ def _related_item(rng: random.Random, moment: datetime) -> list[str]:
         f'    excerpt: "{_dirty(rng, excerpt)}"',
         f"    publishedDateTime: {_timestamp(published)}",
         f'    webUrl: "{web_url}"',
+    ]
+    if web_url and rng.random() < 0.33:  # AMP links, as a third of real items have
+        cdn = domain.replace(".", "-")
+        lines.append(f'    ampWebUrl: "{web_url}amp/"')
+        lines.append(
+            f'    cdnAmpWebUrl: "https://www-{cdn}.cdn.ampproject.org/c/s/{web_url[8:]}amp/"'
+        )
+    lines += [
         f"    type: {'video' if video else 'article'}",
         "    provider:",
         f"      name: {name}",

@@ -8,6 +8,12 @@ What the fast path checks in the related block without parsing it: where it ends
 tabs and carriage returns, and unquoted outlet names YAML would refuse (`name: DM: Diablo
 Immortal`). Other damage inside that block (broken indentation, text after a closing quote) is
 not seen at ingest: the article is kept and `parse_related` gives () for it.
+
+The kept block leaves out what nothing reads and that makes most of its bytes: the other outlets'
+excerpts and AMP links (DROPPED_RELATED_KEYS). On the fast path a line is left out only when it
+is one such key of an item with a whole double-quoted value on that line, and only when no
+single-quoted scalar (the one kind that could hold such a line inside a longer value) can start
+in the block; anything else is kept as it is. Coverage read from the kept block is the same.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import re
 import stat
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +47,10 @@ NEWS_CATEGORIES = frozenset(("news",))
 PLACEHOLDER_IMAGES = ("/img/desktop/supported_browsers/dinosaur.png",)
 _NO_TOPICS = frozenset(("", "none", "null"))
 _IFRAME_SRC = re.compile(r"""<iframe\b[^>]*?\bsrc\s*=\s*["']([^"']+)["']""", re.I)
+
+# Keys of `related` items that nothing reads (coverage is title, links, outlet, date, quality),
+# left out of the kept block: other outlets' excerpts are most of a block's bytes.
+DROPPED_RELATED_KEYS = ("excerpt", "ampWebUrl", "cdnAmpWebUrl")
 
 # A `name:` line of a `related` block whose plain (unquoted) value YAML would refuse or read
 # otherwise: with `: `, ` #` or a trailing `:` inside, or starting with an indicator, like the
@@ -89,18 +100,40 @@ def load_front_matter(text: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=16)
 def _related_scanner(indent: int) -> re.Pattern[str]:
-    """One pass over the line starts of a related block, matching a line with a bad plain value
-    (group 1 = ""), an item (group 2) or the first line after the block (neither)."""
+    """One pass over the line starts of a related block, matching the first line after the
+    block (no group), an item (`item`), an item's line to leave out (`drop`) or a line with a
+    plain value YAML would refuse (`bad`)."""
     item = "-(?=[ \n])" if indent == 0 else " " * indent + "-"
     end = "(?=[^ \n-]|-[^ \n])" if indent == 0 else "(?=[^ \n])"
-    return re.compile(rf"\n(?:(?={_BAD_PLAIN_LINE})()|({item})|{end})")
+    keys = "|".join(DROPPED_RELATED_KEYS)
+    # a whole double-quoted value: it ends with the line, on a quote that is not escaped
+    drop = " " * (indent + 2) + rf'(?:{keys}): "[^\n]*(?<!\\)" *+(?=\n|\Z)'
+    return re.compile(
+        rf"\n(?:{end}|(?P<item>{item})|(?P<drop>{drop})|(?={_BAD_PLAIN_LINE})(?P<bad>))"
+    )
 
 
-def _split_related(text: str, start: int, end: int) -> tuple[str, str, int] | None:
-    """(front matter without its related block, the block, its item count); None if irregular.
+def _may_open_single_quoted(text: str, start: int, end: int) -> bool:
+    """Whether a `'` in text[start:end] could start a single-quoted scalar: one that comes
+    after a space, a line break or a flow indicator (an apostrophe inside a word cannot)."""
+    find = text.find
+    position = find("'", start, end)
+    while position >= 0:
+        if text[position - 1] in " \n[{,":
+            return True
+        position = find("'", position + 1, end)
+    return False
+
+
+def _split_related(
+    text: str, start: int, end: int, *, controls: bool = True, quotes: bool = True
+) -> tuple[str, str, int] | None:
+    """(front matter without its related block, the block as kept, its item count); None if
+    irregular.
 
     Works on `text[start:end]` (the front matter) without copying it. Without a top-level
-    block-style `related:` key the block is "" and the count 0.
+    block-style `related:` key the block is "" and the count 0. `controls` / `quotes`: whether
+    the text may hold tabs or carriage returns / single quotes at all (False skips a search).
     """
     rel = text.find("\nrelated:", start - 1, end)
     if rel < 0:
@@ -120,17 +153,27 @@ def _split_related(text: str, start: int, end: int) -> tuple[str, str, int] | No
         return None
     count = 0
     block_end = end
+    drops: list[tuple[int, int]] = []
     for match in _related_scanner(indent).finditer(text, eol, end):
-        if match.group(2) is not None:
+        kind = match.lastgroup
+        if kind == "item":
             count += 1
-        elif match.group(1) is None:
+        elif kind == "drop":
+            drops.append(match.span())
+        elif kind == "bad":
+            return None  # a plain value YAML would refuse or read otherwise
+        else:
             block_end = match.start() + 1
             break
-        else:
-            return None  # a plain value YAML would refuse or read otherwise
-    if text.find("\t", rel, block_end) >= 0 or text.find("\r", rel, block_end) >= 0:
+    if controls and (text.find("\t", rel, block_end) >= 0 or text.find("\r", rel, block_end) >= 0):
         return None
-    block = text[rel:block_end]
+    if drops and not (quotes and _may_open_single_quoted(text, rel, block_end)):
+        kept = [text[rel : drops[0][0]]]
+        kept += [text[done:after] for (_, done), (after, _) in pairwise(drops)]
+        kept.append(text[drops[-1][1] : block_end])
+        block = "".join(kept)
+    else:
+        block = text[rel:block_end]
     if not block.endswith("\n"):
         block += "\n"
     return text[start:rel] + text[block_end:end], block, count
@@ -157,10 +200,13 @@ def _yaml_error(error: yaml.YAMLError, line_offset: int) -> str:
     return f"invalid YAML: {problem}"
 
 
-def _load_meta(text: str) -> tuple[dict[str, Any], str, int]:
-    """(metadata without the related block, raw related block, related count)."""
+def _load_meta(
+    text: str, *, controls: bool = True, quotes: bool = True
+) -> tuple[dict[str, Any], str, int]:
+    """(metadata without the related block, related block as kept, related count);
+    `controls` and `quotes` as for `_split_related`."""
     quick = quick_front_matter_span(text)
-    split = _split_related(*quick) if quick is not None else None
+    split = _split_related(*quick, controls=controls, quotes=quotes) if quick is not None else None
     if split is not None:
         head_text, block, count = split
         head = fast_load(head_text)
@@ -190,11 +236,18 @@ def _load_meta(text: str) -> tuple[dict[str, Any], str, int]:
         raise _Reject(f"front matter is {kind}")
     related = data.pop("related", None)
     if isinstance(related, list) and related:
+        related = [_without_dropped_keys(item) for item in related]
         block = yaml.dump(
             {"related": related}, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False
         )
         return data, block, len(related)
     return data, "", 0
+
+
+def _without_dropped_keys(item: object) -> object:
+    if isinstance(item, dict) and not item.keys().isdisjoint(DROPPED_RELATED_KEYS):
+        return {key: value for key, value in item.items() if key not in DROPPED_RELATED_KEYS}
+    return item
 
 
 def _text(meta: dict[str, Any], key: str) -> str | None:
@@ -366,7 +419,11 @@ def _parse(data: bytes, path: str, max_bytes: int) -> ParsedFile:
     nul = data.find(b"\x00")
     if nul >= 0:
         raise _Reject(f"binary file, not text (NUL byte at byte {nul})")
-    meta, related_yaml, related_count = _load_meta(_decode(data))
+    # byte searches are cheap: they let the related-block scan skip its own searches
+    controls = b"\t" in data or b"\r" in data
+    meta, related_yaml, related_count = _load_meta(
+        _decode(data), controls=controls, quotes=b"'" in data
+    )
     article = _article(meta, related_yaml, related_count)
     return ParsedFile(
         path=path,

@@ -221,3 +221,102 @@ def test_damage_deep_inside_related_keeps_the_article_without_coverage() -> None
     assert isinstance(result, ParsedFile)
     assert result.article.related_count == 3
     assert parse_related(result.article.related_yaml) == ()
+
+
+# The kept `related` block leaves out other outlets' excerpts and AMP links (nothing reads
+# them) when that is safe; coverage read from it is always the one of the whole block.
+
+_HEAD = """---
+title: "Ours"
+publishedDateTime: 2026-03-04T10:00:00Z
+webUrl: "https://ours.example/story"
+type: article
+provider:
+  name: Ours
+  domain: ours.example
+topics:
+  - AI
+"""
+
+
+def _kept(related: str) -> tuple[str, str]:
+    """(the block as kept, the block in the file) for a file with this related block."""
+    result = parse_bytes(f'{_HEAD}{related}secured: "x"\n---\n'.encode(), "r.md")
+    assert isinstance(result, ParsedFile), result
+    return result.article.related_yaml, related
+
+
+def test_other_outlets_excerpts_and_amp_links_are_left_out() -> None:
+    kept, whole = _kept(
+        "related:\n"
+        '  - title: "Rival covers it"\n'
+        '    excerpt: "A long text with \\"escaped quotes\\" and a backslash \\\\ in it"\n'
+        '    webUrl: "https://rival.example/story"\n'
+        '    ampWebUrl: "https://rival.example/story/amp"\n'
+        '    cdnAmpWebUrl: "https://rival-example.cdn.ampproject.org/c/s/story"\n'
+        "    provider:\n"
+        "      name: Rival\n"
+        "      domain: rival.example\n"
+    )
+    assert "excerpt" not in kept
+    assert "ampWebUrl" not in kept
+    assert "cdnAmpWebUrl" not in kept
+    assert parse_related(kept) == parse_related(whole)
+    assert parse_related(kept)[0].url == "https://rival.example/story"
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        # a single-quoted title spanning lines holds an excerpt-like line: nothing is left out
+        "  - title: 'It begins\n    excerpt: \"inside the title\"\n    and ends'\n",
+        # a double-quoted excerpt that goes on to the next line
+        '  - title: "T"\n    excerpt: "first line\n      second line"\n',
+        # a value ending in an escaped quote is not whole
+        '  - title: "T"\n    excerpt: "ends with \\\\\\"\n      more"\n',
+        # a comment after the value
+        '  - title: "T"\n    excerpt: "text" # note\n',
+        # deeper than an item's own keys
+        '  - title: "T"\n    provider:\n      excerpt: "not an item key"\n      name: X\n',
+    ],
+)
+def test_lines_that_are_not_a_whole_item_value_are_kept(item: str) -> None:
+    kept, whole = _kept("related:\n" + item)
+    assert kept == whole
+    assert parse_related(kept) == parse_related(whole)
+
+
+def test_an_apostrophe_inside_a_word_does_not_stop_leaving_out() -> None:
+    kept, _ = _kept(
+        'related:\n  - title: "Blizzard\'s news"\n    excerpt: "It\'s long"\n    webUrl: "https://r.example/a"\n'
+    )
+    assert "excerpt" not in kept
+    assert parse_related(kept)[0].title == "Blizzard's news"
+
+
+def test_a_quote_that_may_open_a_single_quoted_value_keeps_the_block_whole() -> None:
+    kept, whole = _kept(
+        'related:\n  - title: "One"\n    excerpt: "long"\n  - title: \'Two\'\n    excerpt: "x"\n'
+    )
+    assert kept == whole
+    assert [c.title for c in parse_related(kept)] == ["One", "Two"]
+
+
+def test_items_at_the_left_margin_are_trimmed_too() -> None:
+    kept, whole = _kept(
+        'related:\n- title: "Edge"\n  excerpt: "gone"\n  webUrl: "https://e.example/1"\n'
+    )
+    assert "excerpt" not in kept
+    assert parse_related(kept) == parse_related(whole)
+
+
+def test_the_libyaml_path_leaves_out_the_same_keys() -> None:
+    text = generate_article_text(random.Random(5), related_count=4)
+    commented = text.replace("---\n", "---\n# a comment: the fast reader steps aside\n", 1)
+    result = parse_bytes(commented.encode(), "commented.md")
+    assert isinstance(result, ParsedFile), result
+    assert result.article.related_count == 4
+    assert "excerpt:" not in result.article.related_yaml
+    plain = parse_bytes(text.encode(), "plain.md")
+    assert isinstance(plain, ParsedFile)
+    assert parse_related(result.article.related_yaml) == parse_related(plain.article.related_yaml)
