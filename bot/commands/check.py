@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.commands._common import out
+from bot.ingest.folders import walk_folders
 from bot.ingest.parse import Rejection, parse_file
-from bot.ingest.runner import walk_folders
 from bot.settings import Settings
 
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if isinstance(listing, OSError):
                 problems.append((folder, f"cannot read folder: {listing.strerror or listing}"))
                 continue
-            for path, _mtime, _size in listing:
+            for path, _mtime, _size in listing.files():
                 checked += 1
                 result = parse_file(Path(path), max_bytes=settings.ingest.max_file_bytes)
                 if isinstance(result, Rejection):

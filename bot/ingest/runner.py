@@ -42,13 +42,14 @@ import multiprocessing
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.ingest.folders import Listing, walk_folders
 from bot.ingest.parse import ParsedFile, Rejection, parse_file
 from bot.models import Article, Image, Provider
 from bot.store.db import NewArticle, compress_related
@@ -58,8 +59,12 @@ from bot.store.sources import (
     delete_source,
     dirs_under,
     get_source,
+    listing_digests,
+    put_listing_digest,
     put_source,
     put_sources,
+    recorded_stats,
+    rejected_in_dir,
     sources_in_dir,
     stats_in_dir,
 )
@@ -68,51 +73,34 @@ if TYPE_CHECKING:
     from bot.search import IndexSync, SearchIndex
     from bot.store.db import Store
 
-ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
-# A folder's own documentation (e.g. the README.md of a Smartable site repository) is not an
-# article: such files are not read at all, rather than reported as broken articles.
-NOT_ARTICLES = frozenset(
-    ("readme", "license", "licence", "changelog", "contributing", "code_of_conduct", "security")
-)
 BATCH_FILES = 250
 PROGRESS_EVERY = 250
 POOL_MIN_FILES = 1000  # files to parse in one run before worker processes are considered
 POOL_MIN_MEAN_BYTES = 8192  # ... and their mean size: small files parse faster than they pickle
 POOL_WORKERS = 2
 POOL_CHUNK = 200  # files per worker task
-POOL_IN_FLIGHT = 5  # tasks parsed ahead of the writes (bounds memory)
-POOL_WRITE_FILES = 1000  # parsed files written per transaction (a commit costs ~10 ms)
+POOL_IN_FLIGHT = 12  # tasks parsed ahead of the writes (bounds memory)
+POOL_WRITE_FILES = 3000  # parsed files written per transaction (fewer commits and checkpoints)
+CONFIRM_MAX_FILES = 1_000_000  # listings kept to record their digests at the end (bounds memory)
 
-# what a worker returns per file: the article without its related block, plus the block
-# compressed as stored (small to pickle), or why the file was rejected
+# What a worker returns per file, as plain tuples (pickling frozen dataclasses costs 3x more):
+# the article without its related block, plus the block compressed as stored (small to
+# pickle), or why the file was rejected.
+_Wire = tuple[str, str, bool, tuple[Any, ...], bytes | None] | Rejection
 _Result = tuple[ParsedFile, bytes | None] | Rejection
 
 
-def _parse_one(path: str, max_bytes: int) -> _Result:
+def _parse_for_wire(path: str, max_bytes: int) -> _Wire:
     result = parse_file(Path(path), max_bytes=max_bytes)
     if isinstance(result, Rejection):
         return result
-    related = result.article.related_yaml
-    if not related:
-        return result, None
-    article = replace(result.article, related_yaml="")
-    return replace(result, article=article), compress_related(related)
-
-
-# a _Result as plain tuples: pickling frozen dataclasses costs 3x more (Python-level state)
-_Wire = tuple[str, str, bool, tuple[Any, ...], bytes | None] | Rejection
-
-
-def _to_wire(result: _Result) -> _Wire:
-    if isinstance(result, Rejection):
-        return result
-    parsed, related_z = result
-    a = parsed.article
+    a = result.article
     provider = (a.provider.name, a.provider.domain, a.provider.icon_url)
     images = tuple((i.url, i.width, i.height) for i in a.images)
     fields: tuple[Any, ...] = (a.id, a.title, a.excerpt, a.url, a.published, a.kind, provider)
     fields += (a.topics, a.quality, a.heat, a.trending, images, a.original_url, a.video_url)
-    return parsed.path, parsed.digest, parsed.removed, (*fields, a.related_count), related_z
+    fields += (a.related_count,)
+    return result.path, result.digest, result.removed, fields, compress_related(a.related_yaml)
 
 
 def _from_wire(wire: _Wire) -> _Result:
@@ -143,9 +131,15 @@ def _from_wire(wire: _Wire) -> _Result:
     return ParsedFile(path, article, removed, digest), related_z
 
 
+def _worker_init() -> None:
+    nice = int(os.environ.get("NICE", "0"))
+    if nice:
+        os.nice(nice)
+
+
 def _parse_chunk(paths: list[str], max_bytes: int) -> list[_Wire]:
     """Worker-process task: parse and compress a chunk of files."""
-    return [_to_wire(_parse_one(path, max_bytes)) for path in paths]
+    return [_parse_for_wire(path, max_bytes) for path in paths]
 
 
 Progress = Callable[[int, int | None], None]
@@ -201,11 +195,38 @@ class _Run:
     in_flight: deque[tuple[list[_Pending], Future[list[_Wire]]]] = field(default_factory=deque)
     cold: bool = False  # the store was empty when the run began: no look-ups for new articles
     new_ids: set[str] = field(default_factory=set)  # articles inserted by this cold run
+    # folders compared file by file: their digests are recorded once the store matches them
+    to_confirm: list[tuple[Listing, str]] = field(default_factory=list)
+    to_confirm_files: int = 0
 
-    def tick(self) -> None:
-        self.scanned += 1
-        if self.progress is not None and self.scanned % PROGRESS_EVERY == 0:
+    def count_scanned(self, files: int) -> None:
+        before, self.scanned = self.scanned, self.scanned + files
+        if self.progress is not None and before // PROGRESS_EVERY != self.scanned // PROGRESS_EVERY:
             self.progress(self.scanned, None)
+
+    def skip_unchanged_folder(self, listing: Listing) -> None:
+        """A folder whose listing matches its recorded digest: count it, report its rejects."""
+        rejected = rejected_in_dir(self.store.conn, listing.folder)
+        self.count_scanned(len(listing))
+        self.unchanged += len(listing) - len(rejected)
+        self.rejected.extend(Rejection(path, error) for path, error in rejected)
+
+    def remember_listing(self, listing: Listing, digest: str) -> None:
+        if self.to_confirm_files + len(listing) <= CONFIRM_MAX_FILES:
+            self.to_confirm.append((listing, digest))
+            self.to_confirm_files += len(listing)
+
+    def confirm_listings(self) -> None:
+        """Record the digest of each folder compared file by file whose rows now match it."""
+        if not self.to_confirm:
+            return
+        conn = self.store.conn
+        with self.store.transaction():
+            for listing, digest in self.to_confirm:
+                if recorded_stats(conn, listing.folder) == listing.stats():
+                    put_listing_digest(conn, listing.folder, digest)
+        self.to_confirm.clear()
+        self.to_confirm_files = 0
 
     def queue(self, item: _Pending) -> None:
         """Queue a new or changed file; parse and write when a batch is full."""
@@ -231,7 +252,9 @@ class _Run:
         # spawn, not fork: the caller may have threads (the bot, tantivy, the compressor)
         context = multiprocessing.get_context("spawn")
         try:
-            self.pool = ProcessPoolExecutor(POOL_WORKERS, mp_context=context)
+            self.pool = ProcessPoolExecutor(
+                POOL_WORKERS, mp_context=context, initializer=_worker_init
+            )
         except (OSError, ValueError):  # no processes allowed here: parse in this one
             self.pool = None
 
@@ -497,46 +520,6 @@ def _replace_mtime(record: SourceRecord, mtime_ns: int) -> SourceRecord:
     )
 
 
-def walk_folders(root: str) -> Iterator[tuple[str, list[tuple[str, int, int]] | OSError]]:
-    """Per folder below `root` (depth first): its article files as (path, mtime_ns, size).
-
-    Hidden files and folders (starting with '.') are skipped, symlinked folders are not
-    followed, only names ending in ARTICLE_SUFFIXES count, and a folder's README, LICENSE,
-    CHANGELOG… are not articles.
-    """
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        files: list[tuple[str, int, int]] = []
-        subfolders: list[str] = []
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.name.startswith("."):
-                        continue
-                    try:
-                        if entry.is_dir(follow_symlinks=False):
-                            subfolders.append(entry.path)
-                            continue
-                        name = entry.name.lower()
-                        if not name.endswith(ARTICLE_SUFFIXES):
-                            continue
-                        if name.rsplit(".", 1)[0] in NOT_ARTICLES:
-                            continue
-                        if not entry.is_file():
-                            continue
-                        stat = entry.stat()
-                    except OSError:
-                        continue
-                    files.append((entry.path, stat.st_mtime_ns, stat.st_size))
-        except OSError as exc:
-            yield folder, exc
-            continue
-        files.sort()
-        stack.extend(sorted(subfolders, reverse=True))
-        yield folder, files
-
-
 def _roots(dirs: Sequence[Path]) -> list[str]:
     """Absolute, de-duplicated roots; a root inside another root is dropped."""
     resolved = sorted({str(Path(d).expanduser().resolve()) for d in dirs})
@@ -556,6 +539,7 @@ def _scan_root(run: _Run, root: str) -> None:
         return
     visited: set[str] = set()
     unreadable: list[str] = []
+    digests = listing_digests(store.conn, root)
     for folder, listing in walk_folders(root):
         visited.add(folder)
         if isinstance(listing, OSError):
@@ -563,9 +547,14 @@ def _scan_root(run: _Run, root: str) -> None:
             reason = listing.strerror or str(listing)
             run.rejected.append(Rejection(folder, f"cannot read folder: {reason}"))
             continue
+        digest = listing.digest()
+        if digests.get(folder) == digest:
+            run.skip_unchanged_folder(listing)
+            continue
+        run.remember_listing(listing, digest)
         known = stats_in_dir(store.conn, folder)
-        for path, mtime_ns, size in listing:
-            run.tick()
+        for path, mtime_ns, size in listing.files():
+            run.count_scanned(1)
             seen = known.pop(path, None)
             if seen is not None and seen[:2] == (mtime_ns, size):
                 if seen[2] is None:
@@ -620,6 +609,7 @@ def ingest_folders(
         run.flush()
         run.close_pool()
         run.settle_orphans()
+        run.confirm_listings()
         if run.index is not None:
             run.index.pull()
     if progress is not None:

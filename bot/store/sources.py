@@ -1,4 +1,5 @@
-"""The `sources` table: which file fed which article, and the file's size/mtime at last parse."""
+"""The `sources` table: which file fed which article, and the file's size/mtime at last parse;
+and `source_dirs`: the digest of each folder's listing when its rows last matched it."""
 
 from __future__ import annotations
 
@@ -48,6 +49,38 @@ def stats_in_dir(conn: sqlite3.Connection, folder: str) -> dict[str, tuple[int, 
     what a re-scan needs to skip unchanged files)."""
     rows = conn.execute("SELECT path, mtime_ns, size, error FROM sources WHERE dir = ?", (folder,))
     return {path: (mtime_ns, size, error) for path, mtime_ns, size, error in rows}
+
+
+def rejected_in_dir(conn: sqlite3.Connection, folder: str) -> list[tuple[str, str]]:
+    """(path, error) of the rejected files recorded directly inside `folder`, by path."""
+    rows = conn.execute(
+        "SELECT path, error FROM sources WHERE dir = ? AND error IS NOT NULL ORDER BY path",
+        (folder,),
+    )
+    return [(str(path), str(error)) for path, error in rows]
+
+
+def recorded_stats(conn: sqlite3.Connection, folder: str) -> set[tuple[str, int, int]]:
+    """(path, mtime_ns, size) of every file recorded directly inside `folder`."""
+    rows = conn.execute("SELECT path, mtime_ns, size FROM sources WHERE dir = ?", (folder,))
+    return set(rows)
+
+
+def listing_digests(conn: sqlite3.Connection, root: str) -> dict[str, str]:
+    """The recorded listing digest of `root` and of every folder below it, by folder."""
+    prefix = root.rstrip("/") + "/"
+    rows = conn.execute(
+        "SELECT dir, listing FROM source_dirs WHERE dir = ? OR (dir >= ? AND dir < ?)",
+        (root, prefix, prefix[:-1] + "0"),
+    )
+    return {str(folder): str(digest) for folder, digest in rows}
+
+
+def put_listing_digest(conn: sqlite3.Connection, folder: str, digest: str) -> None:
+    """Record that the folder's rows match the listing of this digest (until a row changes)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO source_dirs (dir, listing) VALUES (?, ?)", (folder, digest)
+    )
 
 
 def get_source(conn: sqlite3.Connection, path: str) -> SourceRecord | None:
