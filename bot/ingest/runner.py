@@ -1,32 +1,37 @@
 """Bring the store up to date with folders of article files, incrementally.
 
-The folders are walked one directory at a time (os.scandir, streaming); a file whose size and
-mtime match what the store recorded is not read again. Changed files are parsed and written in
-batched transactions. One article may come from several files (copies in several folders): the
-most recently modified readable file speaks for it. An article is retired when no file for it
-remains under the scanned folders, or when its file says `removed: true`.
+The folders are walked one directory at a time (`bot.ingest.folders`, streaming); a file whose
+size and mtime match what the store recorded is not read again, and a folder whose listing
+digest matches the one recorded is not even compared file by file. Changed files are parsed and
+written in batched transactions. One article may come from several files (copies in several
+folders): the most recently modified readable file speaks for it. An article is retired when no
+file for it remains under the scanned folders, or when its file says `removed: true`.
 
 Choices worth knowing:
 - A file that becomes unreadable or invalid is reported, and its article keeps its last good
   content (a half-written file does not retire anything).
 - A folder that is missing or unreadable is reported, and nothing below it is retired (an
   unmounted disk must not empty the store).
-- Memory is bounded by one batch of parsed files (BATCH_FILES, or POOL_IN_FLIGHT chunks), by
-  POOL_MIN_FILES queued paths and by the listing of the largest single folder (path, size and
-  mtime per file), never by the whole corpus.
-- Only names ending in .md, .markdown or .txt are read; hidden files and folders are skipped.
+- Folder digests (`source_dirs`) are recorded at the end of a run for the folders compared file
+  by file whose rows then match their listing; triggers forget a folder's digest on any write to
+  its rows, by any process. So a re-scan with nothing changed costs one `stat` per file, and a
+  digest never vouches for rows that changed since.
+- Memory is bounded by one batch of parsed files (BATCH_FILES, or POOL_IN_FLIGHT chunks and
+  POOL_WRITE_FILES results), by POOL_MIN_FILES queued paths, by the listing of the largest
+  single folder and by the listings awaiting their digest (CONFIRM_MAX_FILES files at most),
+  never by the whole corpus.
 - A run with many big files to parse (POOL_MIN_FILES of POOL_MIN_MEAN_BYTES on average, i.e.
   long `related` lists: a cold ingest of a real folder) parses in worker processes: a spawn
-  pool of POOL_WORKERS parses and zlib-compresses chunks of POOL_CHUNK files and returns each
+  pool of POOL_WORKERS parses and compresses chunks of POOL_CHUNK files and returns each
   article without its `related` text, as plain tuples, plus the compressed block (small and
-  cheap to pickle: the raw 22 KB block or frozen dataclasses cost as much as the pool saved).
-  The main process only writes, up to POOL_WRITE_FILES files per transaction (a commit costs
-  ~10 ms), while the workers parse up to POOL_IN_FLIGHT chunks ahead (bounded memory); rather
-  than wait, it parses a chunk no worker has started. Warm runs, small folders and folders of small files
-  (../shared/corpus, 3 KB per file: no gain) never start one (start-up ~0.3 s per worker).
+  cheap to pickle: the raw block or frozen dataclasses cost as much as the pool saved). The
+  main process only writes, up to POOL_WRITE_FILES files per transaction (fewer commits and
+  WAL checkpoints), while the workers parse up to POOL_IN_FLIGHT chunks ahead (bounded memory);
+  rather than wait, it parses a chunk no worker has started. Warm runs, small folders and
+  folders of small files (3 KB per file: no gain) never start one (start-up ~0.1 s per worker).
   Spawn, not fork: the caller may run threads (the bot, tantivy); a script that calls
-  `ingest_folders` needs the usual `if __name__ == "__main__"` guard. Without a pool, zlib
-  runs on a thread while the next file is parsed.
+  `ingest_folders` needs the usual `if __name__ == "__main__"` guard. Without a pool,
+  compression runs on a thread while the next file is parsed.
 - On a cold run an article not yet written by this run is inserted without look-ups (no
   `best_source`, no previous row) with one executemany per batch; copies and every warm-run
   change take the general path (`best_source`, `put_article`).
@@ -129,12 +134,6 @@ def _from_wire(wire: _Wire) -> _Result:
         related_count=related_count,
     )
     return ParsedFile(path, article, removed, digest), related_z
-
-
-def _worker_init() -> None:
-    nice = int(os.environ.get("NICE", "0"))
-    if nice:
-        os.nice(nice)
 
 
 def _parse_chunk(paths: list[str], max_bytes: int) -> list[_Wire]:
@@ -252,9 +251,7 @@ class _Run:
         # spawn, not fork: the caller may have threads (the bot, tantivy, the compressor)
         context = multiprocessing.get_context("spawn")
         try:
-            self.pool = ProcessPoolExecutor(
-                POOL_WORKERS, mp_context=context, initializer=_worker_init
-            )
+            self.pool = ProcessPoolExecutor(POOL_WORKERS, mp_context=context)
         except (OSError, ValueError):  # no processes allowed here: parse in this one
             self.pool = None
 
