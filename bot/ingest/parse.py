@@ -12,8 +12,10 @@ not seen at ingest: the article is kept and `parse_related` gives () for it.
 The kept block leaves out what nothing reads and that makes most of its bytes: the other outlets'
 excerpts and AMP links (DROPPED_RELATED_KEYS). On the fast path a line is left out only when it
 is one such key of an item with a whole double-quoted value on that line, and only when no
-single-quoted scalar (the one kind that could hold such a line inside a longer value) can start
-in the block; anything else is kept as it is. Coverage read from the kept block is the same.
+single-quoted scalar (the one kind that could hold such a line inside a longer value: plain
+ones cannot hold `: `, double-quoted ones would end at its quote, block scalars would need a
+deeper indent) can start in the block; anything else is kept as it is. Coverage read from the
+kept block is the same.
 """
 
 from __future__ import annotations
@@ -114,13 +116,22 @@ def _related_scanner(indent: int) -> re.Pattern[str]:
 
 
 def _may_open_single_quoted(text: str, start: int, end: int) -> bool:
-    """Whether a `'` in text[start:end] could start a single-quoted scalar: one that comes
-    after a space, a line break or a flow indicator (an apostrophe inside a word cannot)."""
+    """Whether a `'` in text[start:end] could start a single-quoted scalar: one at the start of
+    a line, or after `: `, `- `, `? `, a flow indicator or a tag or anchor (with spaces between
+    or not). An apostrophe inside a word, or after a word inside a double-quoted value, cannot.
+    """
     find = text.find
     position = find("'", start, end)
     while position >= 0:
-        if text[position - 1] in " \n[{,":
+        before = position - 1
+        while text[before] == " ":
+            before -= 1
+        if text[before] in ":-?\n[{,":
             return True
+        if before < position - 1:  # after spaces: a tag or anchor (`!!str '`, `&a '`)?
+            token = text.rfind(" ", start, before) + 1
+            if text[max(token, text.rfind("\n", start, before) + 1)] in "!&":
+                return True
         position = find("'", position + 1, end)
     return False
 

@@ -320,3 +320,32 @@ def test_the_libyaml_path_leaves_out_the_same_keys() -> None:
     plain = parse_bytes(text.encode(), "plain.md")
     assert isinstance(plain, ParsedFile)
     assert parse_related(result.article.related_yaml) == parse_related(plain.article.related_yaml)
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        "  - title: 'Two'\n",  # after `: `
+        "  - 'Two'\n",  # a sequence entry
+        "  - title:\n      'Two'\n",  # at the start of a line
+        "  - title: !!str 'Two'\n",  # after a tag
+        "  - title: &name 'Two'\n",  # after an anchor
+        "  - title: ['Two']\n",  # in a flow sequence
+        "  - title: {a: 'Two'}\n",  # in a flow mapping
+        "  - ? 'Two'\n    : x\n",  # an explicit key
+    ],
+)
+def test_every_place_a_single_quoted_value_can_start_keeps_the_block_whole(quoted: str) -> None:
+    kept, whole = _kept(f'related:\n  - title: "One"\n    excerpt: "long"\n{quoted}')
+    assert kept == whole
+
+
+def test_quotes_inside_double_quoted_text_do_not_keep_the_block_whole() -> None:
+    kept, _ = _kept(
+        "related:\n"
+        "  - title: \"He said 'no' to it\"\n"
+        "    excerpt: \"The 'plan' was 'dead' on arrival\"\n"
+        '    webUrl: "https://r.example/a"\n'
+    )
+    assert "excerpt" not in kept
+    assert parse_related(kept)[0].title == "He said 'no' to it"
