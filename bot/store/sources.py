@@ -89,14 +89,22 @@ def get_source(conn: sqlite3.Connection, path: str) -> SourceRecord | None:
 
 
 def dirs_under(conn: sqlite3.Connection, root: str) -> list[str]:
-    """Every recorded folder equal to `root` or below it."""
+    """Every recorded folder equal to `root` or below it, in order."""
     prefix = root.rstrip("/") + "/"
-    # '0' is the character after '/': this range is "starts with prefix" without LIKE escaping
+    after = prefix[:-1] + "0"  # '0' follows '/': [prefix, after) is "starts with prefix"
+    found = conn.execute("SELECT EXISTS (SELECT 1 FROM sources WHERE dir = ?)", (root,))
+    folders = [root] if found.fetchone()[0] else []
+    # each step jumps to the next folder in the `dir` index: a look-up per folder, not per file
     rows = conn.execute(
-        "SELECT DISTINCT dir FROM sources WHERE dir = ? OR (dir >= ? AND dir < ?)",
-        (root, prefix, prefix[:-1] + "0"),
+        "WITH RECURSIVE below(dir) AS ("
+        " SELECT (SELECT min(dir) FROM sources WHERE dir >= ? AND dir < ?)"
+        " UNION ALL"
+        " SELECT (SELECT min(dir) FROM sources WHERE dir > below.dir AND dir < ?)"
+        " FROM below WHERE below.dir IS NOT NULL"
+        ") SELECT dir FROM below WHERE dir IS NOT NULL",
+        (prefix, after, after),
     )
-    return [str(row[0]) for row in rows]
+    return folders + [str(row[0]) for row in rows]
 
 
 def put_source(conn: sqlite3.Connection, record: SourceRecord) -> None:
