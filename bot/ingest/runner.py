@@ -20,15 +20,14 @@ Choices worth knowing:
   POOL_WRITE_FILES results), by POOL_MIN_FILES queued paths, by the listing of the largest
   single folder and by the listings awaiting their digest (CONFIRM_MAX_FILES files at most),
   never by the whole corpus.
-- A run with many big files to parse (POOL_MIN_FILES of POOL_MIN_MEAN_BYTES on average, i.e.
-  long `related` lists: a cold ingest of a real folder) parses in worker processes: a spawn
-  pool of POOL_WORKERS parses and compresses chunks of POOL_CHUNK files and returns each
-  article without its `related` text, as plain tuples, plus the compressed block (small and
-  cheap to pickle: the raw block or frozen dataclasses cost as much as the pool saved). The
-  main process only writes, up to POOL_WRITE_FILES files per transaction (fewer commits and
+- A run with many files to parse (POOL_MIN_FILES: a cold ingest, or a big new folder) parses
+  in worker processes: a spawn pool of POOL_WORKERS parses and compresses chunks of POOL_CHUNK
+  files and returns each article without its `related` text, as plain tuples, plus the
+  compressed block (small and cheap to pickle: the raw block or frozen dataclasses cost as
+  much as the pool saved). The main process only writes, up to POOL_WRITE_FILES files per transaction (fewer commits and
   WAL checkpoints), while the workers parse up to POOL_IN_FLIGHT chunks ahead (bounded memory);
-  rather than wait, it parses a chunk no worker has started. Warm runs, small folders and
-  folders of small files (3 KB per file: no gain) never start one (start-up ~0.1 s per worker).
+  rather than wait, it parses a chunk no worker has started. Warm runs and small folders never
+  start one (start-up ~0.1 s per worker); one machine core alone does not either.
   Spawn, not fork: the caller may run threads (the bot, tantivy); a script that calls
   `ingest_folders` needs the usual `if __name__ == "__main__"` guard. Without a pool,
   compression runs on a thread while the next file is parsed.
@@ -81,7 +80,6 @@ if TYPE_CHECKING:
 BATCH_FILES = 250
 PROGRESS_EVERY = 250
 POOL_MIN_FILES = 1000  # files to parse in one run before worker processes are considered
-POOL_MIN_MEAN_BYTES = 8192  # ... and their mean size: small files parse faster than they pickle
 POOL_WORKERS = 2
 POOL_CHUNK = 200  # files per worker task
 POOL_IN_FLIGHT = 12  # tasks parsed ahead of the writes (bounds memory)
@@ -245,8 +243,7 @@ class _Run:
 
     def _start_pool(self) -> None:
         self.pool_decided = True
-        mean_size = sum(item.size for item in self.pending) / max(1, len(self.pending))
-        if (os.cpu_count() or 1) < 2 or mean_size < POOL_MIN_MEAN_BYTES:
+        if (os.cpu_count() or 1) < 2:
             return
         # spawn, not fork: the caller may have threads (the bot, tantivy, the compressor)
         context = multiprocessing.get_context("spawn")
