@@ -24,13 +24,13 @@ Choices worth knowing:
   in worker processes: a spawn pool of POOL_WORKERS parses and compresses chunks of POOL_CHUNK
   files and returns each article without its `related` text, as plain tuples, plus the
   compressed block (small and cheap to pickle: the raw block or frozen dataclasses cost as
-  much as the pool saved). The main process only writes, up to POOL_WRITE_FILES files per transaction (fewer commits and
-  WAL checkpoints), while the workers parse up to POOL_IN_FLIGHT chunks ahead (bounded memory);
-  rather than wait, it parses a chunk no worker has started. Warm runs and small folders never
-  start one (start-up ~0.1 s per worker); one machine core alone does not either.
-  Spawn, not fork: the caller may run threads (the bot, tantivy); a script that calls
-  `ingest_folders` needs the usual `if __name__ == "__main__"` guard. Without a pool,
-  compression runs on a thread while the next file is parsed.
+  much as the pool saved). The main process only writes, up to POOL_WRITE_FILES files per
+  transaction (fewer commits and WAL checkpoints), while the workers parse up to
+  POOL_IN_FLIGHT chunks ahead (bounded memory); rather than wait, it parses a chunk no worker
+  has started. Warm runs and small folders never start one (start-up ~0.1 s per worker), nor
+  does a machine with one core. Spawn, not fork: the caller may run threads (the bot,
+  tantivy); a script that calls `ingest_folders` needs the usual `if __name__ == "__main__"`
+  guard. Without a pool, compression runs on a thread while the next file is parsed.
 - On a cold run an article not yet written by this run is inserted without look-ups (no
   `best_source`, no previous row) with one executemany per batch; copies and every warm-run
   change take the general path (`best_source`, `put_article`).
