@@ -41,8 +41,8 @@ _ARTICLE_NAME = re.compile(
 )
 # what SQLite (and the digest) can hold: timestamps before 1677 or after 2262 are clamped
 _NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
-# relative look-ups (openat/fstatat) where the platform has them: faster than full paths
-_BY_FOLDER_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd
+# relative look-ups (fstatat) where the platform has them: faster than full paths
+_BY_FOLDER_FD = os.scandir in os.supports_fd
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,30 +85,27 @@ def _list_folder(folder: str) -> tuple[Listing, list[str]]:
     mtimes: list[int] = []
     sizes: list[int] = []
     subfolders: list[str] = []
-    others: list[str] = []
+    is_article, is_regular = _ARTICLE_NAME.match, stat.S_ISREG
+    # entries of a folder opened by descriptor stat themselves relative to it (no path walk)
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if _BY_FOLDER_FD else None
     try:
         with os.scandir(folder if fd is None else fd) as entries:
             for entry in entries:
+                name = entry.name
                 try:
-                    is_folder = entry.is_dir(follow_symlinks=False)
+                    if entry.is_dir(follow_symlinks=False):
+                        if not name.startswith("."):
+                            subfolders.append(name)
+                        continue
+                    if is_article(name) is None:
+                        continue
+                    info = entry.stat()  # follows symlinks: a link to a file is that file
                 except OSError:
                     continue
-                if not is_folder:
-                    others.append(entry.name)
-                elif not entry.name.startswith("."):
-                    subfolders.append(entry.name)
-        prefix = os.path.join(folder, "")
-        is_regular = stat.S_ISREG
-        for name in filter(_ARTICLE_NAME.match, others):
-            try:  # follows symlinks: a link to a file is read as that file
-                info = os.stat(prefix + name) if fd is None else os.stat(name, dir_fd=fd)
-            except OSError:
-                continue
-            if is_regular(info.st_mode):
-                names.append(name)
-                mtimes.append(info.st_mtime_ns)
-                sizes.append(info.st_size)
+                if is_regular(info.st_mode):
+                    names.append(name)
+                    mtimes.append(info.st_mtime_ns)
+                    sizes.append(info.st_size)
     finally:
         if fd is not None:
             os.close(fd)
