@@ -6,7 +6,7 @@ the folder, nothing in it changed (see `bot.ingest.runner`). That `stat` is most
 cost (a system call per file), so the listing does little per file beyond it: names are
 filtered by one regular expression and, where the platform allows, each file is looked up
 relative to its open folder rather than by its full path. In a very big folder the files past
-the first STAT_WHILE_LISTING are looked up after the listing, about half of them by a second
+the first STAT_WHILE_LISTING entries are looked up after the listing, about half of them by a second
 process (`stat_helper.py`, standard library only) while this one does the rest: on two cores
 that halves the wait. If that process cannot run, this one does it all; the listing is the
 same either way.
@@ -27,6 +27,7 @@ import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -50,7 +51,7 @@ _ARTICLE_NAME = re.compile(
 _NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
 # relative look-ups (fstatat) where the platform has them: faster than full paths
 _BY_FOLDER_FD = os.scandir in os.supports_fd
-# In a folder of more than STAT_WHILE_LISTING article files, those past it are looked up after
+# In a folder of more than STAT_WHILE_LISTING entries, the files past them are looked up after
 # the listing, shared with a second process when its share is at least HELPER_MIN (its start
 # costs about HELPER_START look-ups, ~10 ms).
 STAT_WHILE_LISTING = 5_000
@@ -93,6 +94,13 @@ class Listing:
         return digest.hexdigest()
 
 
+def _is_article(name: str) -> bool:
+    """Whether a file of this name is read as an article (see the module docstring)."""
+    if name.endswith(".md") and name[:1].isdigit():  # YYYY-MM-DD-slug.md: most names, fast
+        return True
+    return _ARTICLE_NAME.match(name) is not None
+
+
 def _list_folder(
     folder: str,
     *,
@@ -105,23 +113,23 @@ def _list_folder(
     mtimes: list[int] = []
     sizes: list[int] = []
     subfolders: list[str] = []
-    later: list[str] = []  # article names past STAT_WHILE_LISTING: looked up after the listing
-    is_article, is_regular = _ARTICLE_NAME.match, stat.S_ISREG
+    later: list[str] = []  # article names past STAT_WHILE_LISTING entries: looked up after
+    is_regular = stat.S_ISREG
     # entries of a folder opened by descriptor stat themselves relative to it (no path walk)
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if _BY_FOLDER_FD else None
     try:
-        with os.scandir(folder if fd is None else fd) as entries:
-            for entry in entries:
+        with os.scandir(folder if fd is None else fd) as scan:
+            entries = iter(scan)
+            # the first entries are looked up as they are listed; past them, later
+            first = entries if fd is None else islice(entries, stat_while_listing)
+            for entry in first:
                 name = entry.name
                 try:
                     if entry.is_dir(follow_symlinks=False):
                         if not name.startswith("."):
                             subfolders.append(name)
                         continue
-                    if is_article(name) is None:
-                        continue
-                    if len(names) >= stat_while_listing and fd is not None:
-                        later.append(name)
+                    if not _is_article(name):
                         continue
                     info = entry.stat()  # follows symlinks: a link to a file is that file
                 except OSError:
@@ -130,6 +138,16 @@ def _list_folder(
                     names.append(name)
                     mtimes.append(info.st_mtime_ns)
                     sizes.append(info.st_size)
+            for entry in entries:
+                name = entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not name.startswith("."):
+                            subfolders.append(name)
+                    elif _is_article(name):
+                        later.append(name)
+                except OSError:
+                    continue
         if later and fd is not None:
             into = (names, mtimes, sizes)
             _stat_later(folder, fd, later, into, helper_min=helper_min, helper_start=helper_start)
