@@ -4,9 +4,9 @@ A folder's listing is its article files' names, sizes and modification times, in
 order, plus a digest of all three: when a re-scan computes the digest the store recorded for
 the folder, nothing in it changed (see `bot.ingest.runner`). That `stat` is most of a re-scan's
 cost (a system call per file), so the listing does little per file beyond it: names are
-filtered by one regular expression and, where the platform allows, each file is looked up
-relative to its open folder rather than by its full path. In a very big folder the files past
-the first STAT_WHILE_LISTING entries are looked up after the listing, about half of them by a second
+checked cheaply and, where the platform allows, each file is looked up relative to its open
+folder rather than by its full path. In a very big folder the files past the first
+STAT_WHILE_LISTING entries are looked up after the listing, about half of them by a second
 process (`stat_helper.py`, standard library only) while this one does the rest: on two cores
 that halves the wait. If that process cannot run, this one does it all; the listing is the
 same either way.
