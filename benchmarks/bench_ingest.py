@@ -198,6 +198,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
         start = time.perf_counter()
         generate_folder(folder, count, seed=1)
         generated = time.perf_counter() - start
+        # write the generated files out before measuring: their write-back would otherwise
+        # share the disk with whichever run comes first
+        os.sync()
         rows += _measure(
             f"generated {count:,}", [folder], _article_files(folder), tmp,
             repetitions=1 if quick else 3, baseline_sample=count if quick else 3_000,
