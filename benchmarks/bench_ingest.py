@@ -120,13 +120,13 @@ def _article_files(root: Path) -> list[str]:
 
 def _measure(
     label: str, dirs: list[Path], files: list[str], tmp: Path, *, repetitions: int,
-    baseline_sample: int, judge: bool, judge_cold: bool = True,
+    baseline_sample: int, judge: bool, targets: bool = True,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Cold (fresh database) and warm ingest of `dirs`, against the frontmatter loop.
 
-    `judge`: mark the targets met or not (full runs); `judge_cold`: the 10x target applies to
-    this folder's cold ingest (the issue asks it of folders with real-length related lists, and
-    only a report of the ratio on the corpus, whose lists are short).
+    `judge`: mark the targets met or not (full runs); `targets`: the 10x and 50x targets apply to
+    this folder (they are asked of folders with real-length related lists; on the corpus, whose
+    lists are short and files 3 KB, the ratios are reported).
     """
     sample = files[:baseline_sample]
     _in_fresh_process(_child_frontmatter, sample)  # warm the OS file cache for both sides
@@ -161,13 +161,14 @@ def _measure(
         figure(
             f"cold ingest ({label})", cold_rate, "files/s", baseline="frontmatter.load loop",
             baseline_value=base_rate, ratio=round(speedup, 1),
-            target=">= 10x" if judge_cold else "reported",
-            met=speedup >= 10 if judge and judge_cold else None, notes=notes,
+            target=">= 10x" if targets else "reported",
+            met=speedup >= 10 if judge and targets else None, notes=notes,
         ),
         figure(
             f"warm re-run ({label})", warm_s * 1000, "ms", baseline="cold ingest",
-            baseline_value=cold_s * 1000, ratio=round(warm_ratio, 1), target=">= 50x faster",
-            met=warm_ratio >= 50 if judge else None,
+            baseline_value=cold_s * 1000, ratio=round(warm_ratio, 1),
+            target=">= 50x faster" if targets else "reported",
+            met=warm_ratio >= 50 if judge and targets else None,
             notes=f"{colds[0]['added']:,} articles; nothing changed; median of {len(warms)} runs",
         ),
         figure(
@@ -211,7 +212,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
             rows += _measure(
                 "../shared/corpus", [CORPUS], _article_files(CORPUS), tmp,
                 repetitions=1 if quick else 3, baseline_sample=10**9, judge=not quick,
-                judge_cold=False,
+                targets=False,
             )  # fmt: skip
     return rows
 
