@@ -27,7 +27,6 @@ import sys
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
@@ -118,11 +117,10 @@ def _list_folder(
     # entries of a folder opened by descriptor stat themselves relative to it (no path walk)
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)) if _BY_FOLDER_FD else None
     try:
-        with os.scandir(folder if fd is None else fd) as scan:
-            entries = iter(scan)
+        with os.scandir(folder if fd is None else fd) as entries:
             # the first entries are looked up as they are listed; past them, later
-            first = entries if fd is None else islice(entries, stat_while_listing)
-            for entry in first:
+            budget = stat_while_listing if fd is not None else -1  # -1: no limit
+            for entry in entries:
                 name = entry.name
                 try:
                     if entry.is_dir(follow_symlinks=False):
@@ -131,6 +129,10 @@ def _list_folder(
                         continue
                     if not _is_article(name):
                         continue
+                    if budget == 0:
+                        later.append(name)
+                        continue
+                    budget -= 1
                     info = entry.stat()  # follows symlinks: a link to a file is that file
                 except OSError:
                     continue
@@ -138,16 +140,6 @@ def _list_folder(
                     names.append(name)
                     mtimes.append(info.st_mtime_ns)
                     sizes.append(info.st_size)
-            for entry in entries:
-                name = entry.name
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if not name.startswith("."):
-                            subfolders.append(name)
-                    elif _is_article(name):
-                        later.append(name)
-                except OSError:
-                    continue
         if later and fd is not None:
             into = (names, mtimes, sizes)
             _stat_later(folder, fd, later, into, helper_min=helper_min, helper_start=helper_start)
