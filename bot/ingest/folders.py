@@ -165,12 +165,12 @@ def _stat_later(
     helper cannot run."""
     # the helper's share finishes with ours: its start costs about HELPER_START look-ups
     share = (len(later) - helper_start) // 2
-    helper = _start_helper(folder, later[len(later) - share :]) if share >= helper_min else None
-    _stat_names(fd, later if helper is None else later[: len(later) - share], into)
+    mine, theirs = later[: len(later) - share], later[len(later) - share :]
+    helper = _start_helper(folder, theirs) if share >= helper_min else None
+    _stat_names(fd, later if helper is None else mine, into)
     if helper is None:
         return
     names, mtimes, sizes = into
-    theirs = later[len(later) - share :]
     looked_up = _helper_results(helper, len(theirs))
     if looked_up is None:  # the helper failed: do its share here
         _stat_names(fd, theirs, into)

@@ -66,12 +66,18 @@ def recorded_stats(conn: sqlite3.Connection, folder: str) -> set[tuple[str, int,
     return set(rows)
 
 
+def _below(root: str) -> tuple[str, str]:
+    """[prefix, after): the folder names strictly below `root`, as a range without LIKE
+    escaping ('0' is the character after '/')."""
+    prefix = root.rstrip("/") + "/"
+    return prefix, prefix[:-1] + "0"
+
+
 def listing_digests(conn: sqlite3.Connection, root: str) -> dict[str, str]:
     """The recorded listing digest of `root` and of every folder below it, by folder."""
-    prefix = root.rstrip("/") + "/"
     rows = conn.execute(
         "SELECT dir, listing FROM source_dirs WHERE dir = ? OR (dir >= ? AND dir < ?)",
-        (root, prefix, prefix[:-1] + "0"),
+        (root, *_below(root)),
     )
     return {str(folder): str(digest) for folder, digest in rows}
 
@@ -90,8 +96,7 @@ def get_source(conn: sqlite3.Connection, path: str) -> SourceRecord | None:
 
 def dirs_under(conn: sqlite3.Connection, root: str) -> list[str]:
     """Every recorded folder equal to `root` or below it, in order."""
-    prefix = root.rstrip("/") + "/"
-    after = prefix[:-1] + "0"  # '0' follows '/': [prefix, after) is "starts with prefix"
+    prefix, after = _below(root)
     found = conn.execute("SELECT EXISTS (SELECT 1 FROM sources WHERE dir = ?)", (root,))
     folders = [root] if found.fetchone()[0] else []
     # each step jumps to the next folder in the `dir` index: a look-up per folder, not per file
