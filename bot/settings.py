@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.models import WEEKDAYS
+from bot.core.models import WEEKDAYS
+from bot.core.ranking import RankingWeights
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "newsbot.yaml"
@@ -139,13 +140,6 @@ class DigestDefaults(_Section):
     min_quality: Annotated[int, Field(ge=0, le=189)] = 0
     max_per_provider: Annotated[int, Field(ge=1, le=50)] = 2
     lookback_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 24
-
-
-class RankingWeights(_Section):
-    quality: Annotated[float, Field(ge=0)] = 1.0
-    heat: Annotated[float, Field(ge=0)] = 1.0
-    coverage: Annotated[float, Field(ge=0)] = 0.8
-    recency: Annotated[float, Field(ge=0)] = 0.6
 
 
 class DeliverySettings(_Section):

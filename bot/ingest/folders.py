@@ -2,7 +2,7 @@
 
 A folder's listing is its article files' names, sizes and modification times, in directory
 order, plus a digest of all three: when a re-scan computes the digest the store recorded for
-the folder, nothing in it changed (see `bot.ingest.runner`). That `stat` is most of a re-scan's
+the folder, nothing in it changed (see `bot.store.ingest`). That `stat` is most of a re-scan's
 cost (a system call per file), so the listing does little per file beyond it: names are
 checked cheaply and, where the platform allows, each file is looked up relative to its open
 folder rather than by its full path. In a very big folder the files past the first

@@ -34,6 +34,7 @@ from typing import Any
 import frontmatter
 import yaml
 
+from bot.core.models import Article, ArticleKind, Image, Provider
 from bot.ingest.clean import as_utc, clean_text, clean_url
 from bot.ingest.fastyaml import (
     fast_load,
@@ -42,7 +43,6 @@ from bot.ingest.fastyaml import (
     split_front_matter,
 )
 from bot.ingest.identity import article_id
-from bot.models import Article, ArticleKind, Image, Provider
 
 DEFAULT_MAX_BYTES = 1_048_576
 NEWS_CATEGORIES = frozenset(("news",))

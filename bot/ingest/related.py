@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
+from bot.core.models import Coverage
 from bot.ingest.clean import as_utc, clean_text, clean_url
 from bot.ingest.fastyaml import fast_load
-from bot.models import Coverage
 
 
 def load_related_yaml(related_yaml: str) -> Any:

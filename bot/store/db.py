@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.models import Article, Image, Provider
+from bot.core.models import Article, Image, Provider
 
 try:  # ISA-L's deflate, where it has wheels: ~3.5x faster than zlib's level 1 at the same ratio
     from isal.isal_zlib import compress as _deflate
