@@ -6,6 +6,8 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.settings import (
     DEFAULT_CONFIG,
@@ -112,3 +114,9 @@ def test_weekdays_round_trip(text: str, days: set[int], shown: str) -> None:
 def test_bad_weekday_is_refused() -> None:
     with pytest.raises(ValueError, match="'funday' is not a weekday"):
         parse_weekdays("mon,funday")
+
+
+@given(st.frozensets(st.integers(0, 6), min_size=1))
+def test_weekdays_round_trip_through_their_display_form(days: frozenset[int]) -> None:
+    # what /digest show prints is what /digest schedule accepts, and means the same days
+    assert parse_weekdays(format_weekdays(days)) == days
