@@ -7,6 +7,7 @@ stops start-up with a `ConfigError` that names the key and the problem.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -92,9 +93,10 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def timezone_names() -> list[str]:
-    """Every IANA time zone name known here, sorted (for autocomplete)."""
-    return sorted(available_timezones())
+@functools.cache
+def timezone_names() -> tuple[str, ...]:
+    """Every IANA time zone name known here, sorted (for autocomplete): read from disk once."""
+    return tuple(sorted(available_timezones()))
 
 
 class IngestSettings(_Section):

@@ -7,7 +7,7 @@ they need is handed to them in one `CogContext`, built by the app.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,7 +33,7 @@ class CogContext:
     view_timeout: float = 600.0
 
 
-def match_choices(current: str, names: list[str]) -> list[app_commands.Choice[str]]:
+def match_choices(current: str, names: Sequence[str]) -> list[app_commands.Choice[str]]:
     """Up to 25 names matching what was typed: prefix matches first, then substrings."""
     typed = current.strip().casefold()
     prefix = [n for n in names if n.casefold().startswith(typed)]
