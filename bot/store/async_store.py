@@ -99,9 +99,6 @@ class AsyncStore:
     async def posted_ids(self, channel_id: int) -> set[str]:
         return await self.run(ledger.posted_ids, self.conn, channel_id)
 
-    async def posted_at(self, channel_id: int) -> dict[str, datetime]:
-        return await self.run(ledger.posted_at, self.conn, channel_id)
-
     async def get_run(self, run_key: str) -> ledger.DigestRun | None:
         return await self.run(ledger.get_run, self.conn, run_key)
 
