@@ -193,15 +193,35 @@ class _Outcome:
     posted_at: datetime | None = None
 
 
+def _already_posted(
+    story: Story, article: Article, posted: Mapping[str, datetime], by_id: Mapping[str, Article]
+) -> _Outcome | None:
+    """The story (this article or a copy of it) is in the channel's ledger: never posted twice."""
+    already = sorted((posted[i], i) for i in story.member_ids if i in posted)
+    if not already:
+        return None
+    when, copy_id = already[0]
+    copy = by_id.get(copy_id)
+    how = (
+        ""
+        if copy_id == article.id or copy is None
+        else f" as its copy {_label(copy.title, copy.provider.name)}"
+    )
+    return _Outcome(
+        "excluded",
+        "already_posted",
+        f"already posted to this channel on {when:%Y-%m-%d}{how}",
+        posted_at=when,
+    )
+
+
 def _why_not(
     pool: CandidatePool,
     position: int,
     story: Story,
     digest: Digest | None,
     settings: GuildSettings,
-    posted: Mapping[str, datetime],
     window: tuple[datetime, datetime],
-    by_id: Mapping[str, Article],
 ) -> _Outcome:
     """Which rule of `compose_digest` left `story` out of `digest` (it is not in it)."""
     start, end = window
@@ -219,21 +239,6 @@ def _why_not(
         )
     if not any(start <= p < end for p in story.member_published):
         return _Outcome("excluded", "outside_window", f"outside the window {_window(start, end)}")
-    already = sorted((posted[i], i) for i in story.member_ids if i in posted)
-    if already:
-        when, copy_id = already[0]
-        copy = by_id.get(copy_id)
-        how = (
-            ""
-            if copy_id == story.article.id or copy is None
-            else f" as {_label(copy.title, copy.provider.name)}"
-        )
-        return _Outcome(
-            "excluded",
-            "already_posted",
-            f"already posted to this channel on {when:%Y-%m-%d}{how}",
-            posted_at=when,
-        )
     if story.quality < settings.min_quality:
         return _Outcome(
             "excluded",
@@ -352,6 +357,10 @@ def explain(
         pool, settings, posted_ids=frozenset(posted), window_start=start, window_end=end
     )
     placed = _placed(digest)
+    if article.id not in placed:
+        already = _already_posted(story, article, posted, by_id)
+        if already is not None:
+            return done(already)
     if found is None:
         if start <= article.published < end:
             return done(
@@ -385,7 +394,7 @@ def explain(
             ),
             shown_as,
         )
-    outcome = _why_not(pool, position, story, digest, settings, posted, window, by_id)
+    outcome = _why_not(pool, position, story, digest, settings, window)
     if shown_as is not None:
         note = f" (its story is shown as {_label(shown_as.title, shown_as.provider)})"
         outcome = _Outcome(

@@ -217,8 +217,11 @@ def test_json_has_exactly_the_contract_keys() -> None:
     articles = four_ai_stories()
     data = to_json(why(articles[0], articles))
     assert set(data) == {"article", "score", "story", "verdict", "reason"}
-    assert set(data["score"]) == {"quality", "heat", "coverage", "recency", "total"}  # type: ignore[arg-type]  # a dict here
-    assert set(data["story"]) == {"members", "coverage"}  # type: ignore[arg-type]  # a dict here
+    score, story = data["score"], data["story"]
+    assert isinstance(score, dict)
+    assert isinstance(story, dict)
+    assert set(score) == {"quality", "heat", "coverage", "recency", "total"}
+    assert set(story) == {"members", "coverage"}
     assert data["verdict"] == "included"
 
 
