@@ -482,12 +482,13 @@ def why_message(
         )
     topics = fit(", ".join(settings.topics), 300) or "none yet"
     whose = "This server's digest" if server_digest else "A default digest"
-    since = "since the last digest" if server_digest else "first-digest look-back"
+    start, end = int(explanation.window_start.timestamp()), int(explanation.window_end.timestamp())
+    window = f"window <t:{start}:f> → <t:{end}:f>"
+    if start >= end:
+        window = f"nothing new yet: the last digest was <t:{end}:R>"
     scope = (
         f"{whose}: topics {topics} · {settings.per_topic} per topic · min quality "
-        f"{settings.min_quality} · at most {settings.max_per_provider} per outlet · window "
-        f"({since}) <t:{int(explanation.window_start.timestamp())}:f> → "
-        f"<t:{int(explanation.window_end.timestamp())}:f>"
+        f"{settings.min_quality} · at most {settings.max_per_provider} per outlet · {window}"
     )
     fields.append({"name": "Digest", "value": scope, "inline": False})  # < 1024: topics ≤ 300
     embed["fields"] = fields

@@ -53,6 +53,7 @@ async def test_news_why_for_an_admin_and_for_a_member(
         text = told.text()
         assert f"already posted to this channel on {day}" in text.casefold()
         assert "This server's digest" in text
+        assert "nothing new yet: the last digest was" in text  # it was just posted
         assert TOPIC in text
         assert "Score" in text
         for message in told.messages:
