@@ -396,7 +396,7 @@ def explain(
         )
     outcome = _why_not(pool, position, story, digest, settings, window)
     if shown_as is not None:
-        note = f" (its story is shown as {_label(shown_as.title, shown_as.provider)})"
+        note = f" (it is a copy of the story led by {_label(shown_as.title, shown_as.provider)})"
         outcome = _Outcome(
             outcome.verdict,
             outcome.code,
