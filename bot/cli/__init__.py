@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from bot.settings import ConfigError, Settings, load_settings
 
-COMMANDS = ("run", "ingest", "search", "preview", "check", "sync_commands", "backup")
+COMMANDS = ("run", "ingest", "search", "preview", "why", "check", "sync_commands", "backup")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

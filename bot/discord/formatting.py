@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.models import Article, Digest, DigestItem, Image
+from bot.core.models import Article, Digest, DigestItem, GuildSettings, Image
 
 if TYPE_CHECKING:
+    from bot.core.why import Explanation
     from bot.search.index import SearchHit
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
@@ -398,4 +399,101 @@ def top_page(
         _page_footer(page, pages, None),
         "No stories in this period yet.",
     )
+    return _payload(None, [embed], silent=False)
+
+
+WHY_INCLUDED_COLOUR = 0x57F287
+WHY_EXCLUDED_COLOUR = 0xED4245
+_WHY_REASON_MAX = 1500
+
+
+def _link(text: str, url: str | None) -> str:
+    """`text` (already escaped) as a markdown link when `url` is usable."""
+    link = safe_url(url)
+    if link is None:
+        return text
+    return f"[{text}]({link.replace('(', '%28').replace(')', '%29')})"
+
+
+def _lines_within(lines: Sequence[str], limit: int, separator: str = "\n") -> str:
+    """As many whole lines as fit in `limit` characters, then "… and N more"."""
+    shown: list[str] = []
+    length = 0
+    for count, line in enumerate(lines):
+        more = len(lines) - count - 1
+        reserve = len(f"{separator}… and {more} more") if more else 0
+        if length + len(line) + len(separator) + reserve > limit:
+            shown.append(f"… and {len(lines) - count} more")
+            break
+        shown.append(line)
+        length += len(line) + len(separator)
+    return separator.join(shown)
+
+
+def why_message(
+    explanation: Explanation, *, settings: GuildSettings, server_digest: bool
+) -> dict[str, Any]:
+    """`/news why` as one embed: the verdict and its reason, the score, the story, the other
+    outlets, and which digest was asked about (this server's, or a default one)."""
+    article = explanation.article
+    included = explanation.verdict == "included"
+    head = "✅ **In the digest**" if included else "❌ **Not in the digest**"
+    reason = fit(explanation.reason[:1].upper() + explanation.reason[1:], _WHY_REASON_MAX)
+    embed: dict[str, Any] = {
+        "title": _title(article, TITLE_MAX),
+        "description": f"{head} — {reason}",
+        "color": WHY_INCLUDED_COLOUR if included else WHY_EXCLUDED_COLOUR,
+    }
+    link = article_link(article)
+    if link is not None:
+        embed["url"] = link
+    score = explanation.score
+    note = " (of its story's best copy)" if explanation.shown_as is not None else ""
+    fields = [
+        {
+            "name": "Score",
+            "value": f"**{score.total:.2f}** = quality {score.quality:.2f} + heat "
+            f"{score.heat:.2f} + coverage {score.coverage:.2f} + recency {score.recency:.2f}"
+            + note,
+            "inline": False,
+        }
+    ]
+    members = [
+        f"{'▸ ' if m.id == article.id else ''}{_link(fit(m.title, LIST_TITLE_MAX), m.url)} — "
+        f"{fit(m.provider, 100)} · <t:{int(m.published.timestamp())}:d>"
+        for m in explanation.members
+    ]
+    if len(members) > 1:
+        fields.append(
+            {
+                "name": f"Story: {len(members)} copies",
+                "value": _lines_within(members, FIELD_VALUE_MAX),
+                "inline": False,
+            }
+        )
+    if explanation.coverage:
+        outlets = [_link(fit(c.provider, 100), c.url) for c in explanation.coverage]
+        fields.append(
+            {
+                "name": "Also covered by",
+                "value": _lines_within(outlets, FIELD_VALUE_MAX, " · "),
+                "inline": False,
+            }
+        )
+    topics = fit(", ".join(settings.topics), 300) or "none yet"
+    whose = "This server's digest" if server_digest else "A default digest"
+    start, end = int(explanation.window_start.timestamp()), int(explanation.window_end.timestamp())
+    window = f"window <t:{start}:f> → <t:{end}:f>"
+    if start >= end:
+        window = f"nothing new yet: the last digest was <t:{end}:R>"
+    scope = (
+        f"{whose}: topics {topics} · {settings.per_topic} per topic · min quality "
+        f"{settings.min_quality} · at most {settings.max_per_provider} per outlet · {window}"
+    )
+    fields.append({"name": "Digest", "value": scope, "inline": False})  # < 1024: topics ≤ 300
+    embed["fields"] = fields
+    embed["timestamp"] = _timestamp(article.published)
+    provider = fit(article.provider.name.strip(), FOOTER_MAX, markdown=False)
+    if provider:
+        embed["footer"] = {"text": provider}
     return _payload(None, [embed], silent=False)

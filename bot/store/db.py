@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.core.models import Article, Image, Provider
+from bot.ingest.clean import clean_url
+from bot.ingest.identity import article_id as link_id
+from bot.ingest.identity import canonical_url
 
 try:  # ISA-L's deflate, where it has wheels: ~3.5x faster than zlib's level 1 at the same ratio
     from isal.isal_zlib import compress as _deflate
@@ -171,6 +174,28 @@ def _row_to_article(row: Sequence[Any]) -> Article:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FoundArticle:
+    """An article looked up by link, active or retired (`retired_at` set); `removed` when a
+    file of it says `removed: true` (else a retired article's files are gone)."""
+
+    article: Article
+    retired_at: datetime | None
+    removed: bool
+
+
+def _link_variants(text: str) -> list[str]:
+    """Spellings under which a pasted link may be stored (`url`, `original_url`, `video_url`)."""
+    cleaned = clean_url(text) or text.strip()
+    canonical = canonical_url(cleaned)
+    variants = {text.strip(), cleaned, canonical}
+    rest = canonical.removeprefix("https://")
+    for host in (rest, f"www.{rest}"):
+        for scheme in ("https://", "http://"):
+            variants.update((scheme + host, scheme + host + "/"))
+    return sorted(v for v in variants if v)
+
+
 class Store:
     """Articles (and, through other modules, guild settings and the delivery ledger) in SQLite."""
 
@@ -279,6 +304,31 @@ class Store:
             (article_id,),
         ).fetchone()
         return None if row is None else _row_to_article(row)
+
+    def find_article(self, link: str) -> FoundArticle | None:
+        """The article (active or retired) a pasted link names: by the id of its canonical URL,
+        else by any of its stored links (webUrl, originalUrl, video) under common spellings."""
+        columns = f"{_ARTICLE_COLUMNS}, retired_at_us"
+        row = self.conn.execute(
+            f"SELECT {columns} FROM articles WHERE id = ?",  # noqa: S608 - constant columns
+            (link_id(link.strip(), domain="", title=""),),
+        ).fetchone()
+        if row is None:
+            variants = _link_variants(link)
+            marks = ",".join("?" * len(variants))
+            row = self.conn.execute(
+                f"SELECT {columns} FROM articles WHERE url IN ({marks}) "  # noqa: S608 - marks
+                f"OR original_url IN ({marks}) OR video_url IN ({marks}) "
+                "ORDER BY retired_at_us IS NOT NULL, id LIMIT 1",
+                variants * 3,
+            ).fetchone()
+        if row is None:
+            return None
+        removed = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM sources WHERE article_id = ? AND removed = 1)", (row[0],)
+        ).fetchone()[0]
+        retired = None if row[18] is None else from_us(row[18])
+        return FoundArticle(_row_to_article(row), retired, bool(removed))
 
     def get_articles(self, ids: Sequence[str]) -> list[Article]:
         """The active articles among `ids`, in the order asked (unknown or retired ones left out)."""

@@ -49,7 +49,7 @@ async def test_commands_match_the_design(bot: NewsBot) -> None:
     names = sorted(leaf for c in bot.tree.get_commands() for leaf in leaves(c))
     assert names == sorted(
         [
-            "news search", "news top", "news topics", "news help",
+            "news search", "news top", "news topics", "news help", "news why",
             "digest channel", "digest topics add", "digest topics remove", "digest topics list",
             "digest schedule", "digest settings", "digest pause", "digest resume", "digest now",
             "digest preview", "digest show",

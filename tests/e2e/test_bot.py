@@ -137,7 +137,7 @@ async def test_login_syncs_commands_once_across_restarts(
     synced = {c["name"]: c for c in fake_discord.commands()}
     assert set(synced) == {"news", "digest"}
     news = {o["name"] for o in synced["news"]["options"]}
-    assert news == {"search", "top", "topics", "help"}
+    assert news == {"search", "top", "topics", "help", "why"}
     digest = {o["name"]: o for o in synced["digest"]["options"]}
     assert set(digest) == {
         "channel", "topics", "schedule", "settings", "pause", "resume", "now", "preview", "show",

@@ -6,30 +6,46 @@ results are paginated with buttons only the member who asked can use.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.digest import build_pool, topic_key
-from bot.core.models import DigestItem
+from bot.core.digest import build_pool, digest_window, topic_key
+from bot.core.models import Article, DigestItem, GuildSettings
+from bot.core.why import Retirement, explain
 from bot.discord.cogs import CogContext, match_choices, resolve_topic, suggest
 from bot.discord.cogs.paginator import Paginator, message_kwargs
 from bot.discord.errors import UserError
-from bot.discord.formatting import RESULTS_PER_PAGE, search_page, top_page
+from bot.discord.formatting import (
+    RESULTS_PER_PAGE,
+    fit,
+    safe_url,
+    search_page,
+    top_page,
+    why_message,
+)
+from bot.ingest import canonical_url
+from bot.store.db import FoundArticle
+from bot.store.ledger import posted_at
 
 MAX_RESULTS = 50
+WHY_NEIGHBOURHOOD = timedelta(days=3)
+"""Articles this close to an out-of-window article are read to show its story."""
 T = TypeVar("T")
 TOPIC_CACHE_SECONDS = 60.0
 HELP_TEXT = (
     "**/news search** `query` [`topic`] [`days`] — find articles\n"
     "**/news top** [`topic`] [`days`] — the best-ranked stories of the last days\n"
     "**/news topics** — topics with articles\n"
+    "**/news why** `url` — why an article is, or is not, in the digest (server admins see "
+    "this server's digest)\n"
     "Add `share:true` to post the answer for everyone in the channel.\n\n"
     "Server admins (Manage Server) set up a daily digest with **/digest channel**, "
     "**/digest topics add**, **/digest schedule** and check it with **/digest show**."
@@ -252,3 +268,95 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
         await interaction.response.send_message(
             **message_kwargs(_embed_payload("News bot", HELP_TEXT)), ephemeral=True
         )
+
+    @app_commands.command(name="why", description="Why an article is, or is not, in the digest")
+    @app_commands.describe(url="the article's link")
+    async def why(
+        self, interaction: discord.Interaction[Any], url: app_commands.Range[str, 1, 2000]
+    ) -> None:
+        link = url.strip()
+        if safe_url(link) is None:
+            raise UserError(
+                f"{fit(link, 100) or 'That'} is not a link. Paste an article's http(s) link "
+                "(from a digest, /news top or /news search)."
+            )
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        perms = interaction.permissions
+        guild_id = interaction.guild_id
+        admin = guild_id is not None and (perms.manage_guild or perms.administrator)
+        now = self.context.clock()
+        state = await self.context.store.guild(guild_id) if guild_id is not None else None
+        channel_id: int | None = None
+        if admin and state is not None:
+            settings = state.settings
+            channel_id = settings.channel_id
+            window = digest_window(state.last_run_at, now, settings.lookback_hours)
+        else:
+            settings = self._default_settings(
+                state.settings.topics if state is not None and state.settings.topics else ()
+            )
+            if not settings.topics:
+                settings = self._default_settings(tuple(await self.topics.names()))
+            window = digest_window(None, now, settings.lookback_hours)
+        facts = await self.context.store.run(self._why_facts, link, window, channel_id)
+        if facts is None:
+            await interaction.followup.send(
+                f"No article with the link {fit(canonical_url(link), 300)} is loaded. Find "
+                "it by its words with /news search.",
+                ephemeral=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return
+        found, articles, neighbours, posted = facts
+        retired = None if found.retired_at is None else Retirement(found.retired_at, found.removed)
+        # building the pool collapses and scores the window: off the event loop
+        explanation = await asyncio.to_thread(
+            explain,
+            found.article,
+            articles=articles,
+            settings=settings,
+            now=now,
+            window=window,
+            weights=self.context.settings.ranking,
+            posted=posted,
+            retired=retired,
+            neighbours=neighbours,
+        )
+        payload = why_message(explanation, settings=settings, server_digest=admin)
+        await interaction.followup.send(**message_kwargs(payload), ephemeral=True)
+
+    def _default_settings(self, topics: tuple[str, ...]) -> GuildSettings:
+        """A default digest (the config's defaults) over `topics`."""
+        config = self.context.settings
+        return GuildSettings(
+            guild_id=0,
+            channel_id=None,
+            topics=topics,
+            time=config.schedule.local_time,
+            timezone=config.schedule.timezone,
+            weekdays=config.schedule.weekday_set,
+            per_topic=config.digest.per_topic,
+            min_quality=config.digest.min_quality,
+            max_per_provider=config.digest.max_per_provider,
+            lookback_hours=config.digest.lookback_hours,
+        )
+
+    def _why_facts(
+        self, link: str, window: tuple[datetime, datetime], channel_id: int | None
+    ) -> tuple[FoundArticle, list[Article], list[Article], dict[str, datetime]] | None:
+        """Runs on the store thread: the article, the window's articles, the article's
+        neighbours when it is outside the window, and the channel's ledger."""
+        store = self.context.store.store
+        found = store.find_article(link)
+        if found is None:
+            return None
+        start, end = window
+        articles = store.articles_between(start, end)
+        neighbours: list[Article] = []
+        published = found.article.published
+        if not start <= published < end:
+            neighbours = store.articles_between(
+                published - WHY_NEIGHBOURHOOD, published + WHY_NEIGHBOURHOOD
+            )
+        posted = posted_at(store.conn, channel_id) if channel_id is not None else {}
+        return found, articles, neighbours, posted
