@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.commands._common import err, out
+from bot.commands._common import err, out, read_store, unknown_topic
 from bot.search import SearchHit, SearchIndex
 from bot.settings import Settings
 from bot.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 def _limit(text: str) -> int:
@@ -52,23 +55,44 @@ def hit_json(hit: SearchHit) -> dict[str, Any]:
     }
 
 
+def _search(args: argparse.Namespace, settings: Settings, store: Store) -> list[SearchHit]:
+    """Sync the index from the store when this user may, then search it."""
+    query = " ".join(args.query)
+    index = SearchIndex.open(settings.index_dir)
+    try:
+        try:
+            index.sync(store)
+        except (OSError, ValueError) as exc:  # a read-only index: search it as it is
+            log.info("search index %s not synced (%s)", settings.index_dir, exc)
+        return index.search(query, now=datetime.now(UTC), topic=args.topic, limit=args.limit)
+    finally:
+        index.close()
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     query = " ".join(args.query)
     try:
-        store = Store.open(settings.database)
+        store = read_store(settings)
     except StoreError as exc:
         err(f"newsbot search: {exc}")
         return 1
-    try:
-        index = SearchIndex.open(settings.index_dir)
+    hits: list[SearchHit] = []
+    empty = True
+    if store is not None:
         try:
-            index.sync(store)
-            hits = index.search(query, now=datetime.now(UTC), topic=args.topic, limit=args.limit)
+            if args.topic is not None:
+                problem = unknown_topic(args.topic, [t for t, _ in store.topic_counts()])
+                if problem is not None:
+                    err(f"newsbot search: {problem}")
+                    return 1
+            empty = store.article_count() == 0
+            if not empty:
+                hits = _search(args, settings, store)
+        except OSError as exc:
+            err(f"newsbot search: cannot use the search index {settings.index_dir}: {exc}")
+            return 1
         finally:
-            index.close()
-        empty = store.article_count() == 0
-    finally:
-        store.close()
+            store.close()
     if args.json:
         out(json.dumps({"results": [hit_json(h) for h in hits]}, ensure_ascii=False))
         return 0

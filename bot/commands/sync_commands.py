@@ -1,16 +1,20 @@
-"""`newsbot sync-commands [--guild ID]`: register the slash commands with Discord (REST only)."""
+"""`newsbot sync-commands [--guild ID] [--json]`: register the slash commands with Discord
+(REST only). Exits 75 when Discord cannot be reached (after the start-up retries)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from typing import Any
 
 import discord
 
+from bot.commands._common import EXIT_FAILED, EXIT_TEMPFAIL, out
 from bot.settings import Settings
+from bot.startup import UNREACHABLE, DiscordUnreachable, describe
 
 
 def register(subparsers: Any) -> None:
@@ -19,6 +23,7 @@ def register(subparsers: Any) -> None:
         help="register the slash commands with Discord",
         description=__doc__,
     )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--guild", type=int, metavar="ID", help="sync to one server only (instant; for testing)"
     )
@@ -69,13 +74,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         count = asyncio.run(sync(settings, token, args.guild))
     except ValueError as exc:
         sys.stderr.write(f"newsbot: {exc}\n")
-        return 1
+        return EXIT_FAILED
     except discord.LoginFailure:
         sys.stderr.write("newsbot: Discord rejected the bot token\n")
-        return 1
+        return EXIT_FAILED
+    except DiscordUnreachable as exc:
+        sys.stderr.write(f"newsbot: {exc}\n")
+        return EXIT_TEMPFAIL
+    except UNREACHABLE as exc:
+        sys.stderr.write(f"newsbot: lost Discord during the sync ({describe(exc)})\n")
+        return EXIT_TEMPFAIL
     except discord.HTTPException as exc:
         sys.stderr.write(f"newsbot: Discord refused the command sync: {exc}\n")
-        return 1
+        return EXIT_FAILED
+    if args.json:
+        out(json.dumps({"synced": count, "guild": args.guild}))
+        return 0
     where = f"server {args.guild}" if args.guild else "all servers (may take a while to appear)"
-    sys.stdout.write(f"synced {count} slash commands to {where}\n")
+    out(f"synced {count} slash commands to {where}")
     return 0
