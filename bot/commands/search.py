@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.commands._common import err, out, read_store, unknown_topic
@@ -55,18 +61,43 @@ def hit_json(hit: SearchHit) -> dict[str, Any]:
     }
 
 
-def _search(args: argparse.Namespace, settings: Settings, store: Store) -> list[SearchHit]:
-    """Sync the index from the store when this user may, then search it."""
-    query = " ".join(args.query)
-    index = SearchIndex.open(settings.index_dir)
+def _writable(folder: Path) -> bool:
+    """Whether this process may create files in `folder` (or create it): tantivy needs to."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return os.access(folder, os.W_OK)
+
+
+@contextmanager
+def _open_index(path: Path) -> Iterator[SearchIndex]:
+    """The search index; where this user may not write (another owner, a read-only mount), a
+    private copy of it in a temporary folder, brought up to date from the store there."""
+    if _writable(path):
+        index = SearchIndex.open(path)
+    else:
+        with tempfile.TemporaryDirectory(prefix="newsbot-index-") as scratch:
+            copy = Path(scratch) / path.name
+            if path.is_dir():
+                shutil.copytree(path, copy)
+            log.debug("search index %s is read-only here: searching a copy", path)
+            index = SearchIndex.open(copy)
+            try:
+                yield index
+            finally:
+                index.close()
+            return
     try:
-        try:
-            index.sync(store)
-        except (OSError, ValueError) as exc:  # a read-only index: search it as it is
-            log.info("search index %s not synced (%s)", settings.index_dir, exc)
-        return index.search(query, now=datetime.now(UTC), topic=args.topic, limit=args.limit)
+        yield index
     finally:
         index.close()
+
+
+def _search(args: argparse.Namespace, settings: Settings, store: Store) -> list[SearchHit]:
+    """Bring the index up to date with the store, then search it."""
+    query = " ".join(args.query)
+    with _open_index(settings.index_dir) as index:
+        index.sync(store)
+        return index.search(query, now=datetime.now(UTC), topic=args.topic, limit=args.limit)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
