@@ -91,7 +91,8 @@ def setup_logging(level: str) -> None:
     numeric = logging.getLevelName(level)
     logging.getLogger("discord").setLevel(max(numeric, logging.INFO))
     # APScheduler logs two INFO lines per job run (every tick): only with DEBUG
-    logging.getLogger("apscheduler").setLevel(max(numeric, logging.WARNING))
+    quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(quiet)
     for name in QUIET_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, QuietFilter) for f in logger.filters):

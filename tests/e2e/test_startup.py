@@ -1,0 +1,63 @@
+"""`newsbot run` and `sync-commands` while Discord cannot be reached: a few retries with one line
+each, then exit 75 (which systemd's Restart=on-failure restarts), never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+pytestmark = pytest.mark.e2e
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", ["run", "sync-commands"])
+def test_unreachable_discord_retries_then_exits_for_a_restart(
+    tmp_path: Path, seeds_dir: Path, command: str
+) -> None:
+    config = tmp_path / "newsbot.yaml"
+    config.write_text("startup:\n  connect_attempts: 3\n  retry_seconds: 0.1\n", encoding="utf-8")
+    base = f"http://127.0.0.1:{closed_port()}/api/v10"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": "a-token-that-is-never-checked",
+        "DISCORD_API_BASE": base,
+        "NEWSBOT_CONFIG": str(config),
+        "NEWSBOT_DATABASE": str(tmp_path / "db.sqlite3"),
+        "NEWSBOT_ARTICLES_DIR": str(seeds_dir),
+    }
+    done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", "bot", command],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 75
+    lines = done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
+    attempts = [line for line in lines if "WARNING bot.startup: cannot reach Discord" in line]
+    assert [line.split(": attempt ")[-1] for line in attempts] == [
+        "1 of 3, next in 0.1 s",
+        "2 of 3, next in 0.2 s",
+    ]
+    assert lines[-1].startswith(f"newsbot: cannot reach Discord at {base} (")
+    assert lines[-1].endswith("gave up after 3 attempts")
+    # nothing else but the start-up re-ingest: no voice-library warnings, no login chatter
+    others = [line for line in lines[:-1] if line not in attempts]
+    assert all("bot.app: re-ingest:" in line for line in others), others
+    assert "a-token-that-is-never-checked" not in done.stdout + done.stderr
