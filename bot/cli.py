@@ -19,7 +19,10 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 
+import discord
+
 from bot.settings import ConfigError, Settings, load_settings
+from bot.startup import UNREACHABLE, describe
 
 COMMANDS = ("run", "ingest", "search", "preview", "topics", "check", "sync_commands", "backup")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -64,13 +67,22 @@ _NOISE = ("voice will NOT be supported", "logging in using static token")
 
 
 class QuietFilter(logging.Filter):
-    """Drops discord.py's voice warnings and login line, and keeps every record to one line: tantivy's long lock error is shortened, any other multi-line message is cut to its
-    first line. Set on the loggers that emit them (see `setup_logging`)."""
+    """Drops discord.py's voice warnings and login line, and keeps every record to one line: a
+    network error in discord.py's reconnect loops is told by its text, without a traceback;
+    tantivy's long lock error is shortened; any other multi-line message is cut to its first
+    line. Set on the loggers that emit them (see `setup_logging`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if any(noise in str(record.msg) for noise in _NOISE):
             return False
         message = record.getMessage()
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and isinstance(
+            error, _NETWORK
+        ):  # discord.py's reconnect loops: the reason, no traceback
+            record.msg, record.args = f"{message} ({describe(error)})", None
+            record.exc_info, record.exc_text = None, None
+            return True
         if "LockBusy" in message:  # tantivy's text for "another process holds the writer"
             head = message.split(" (", 1)[0]
             record.msg, record.args = f"{head} (locked by another process)", None
@@ -79,7 +91,8 @@ class QuietFilter(logging.Filter):
         return True
 
 
-QUIET_LOGGERS = ("discord.client", "bot.search", "bot.app")
+QUIET_LOGGERS = ("discord.client", "discord.shard", "discord.gateway", "bot.search", "bot.app")
+_NETWORK = (*UNREACHABLE, discord.ConnectionClosed, discord.GatewayNotFound)
 
 
 def setup_logging(level: str) -> None:

@@ -48,3 +48,19 @@ def test_tantivy_lock_message_is_one_short_line(caplog: pytest.LogCaptureFixture
         "search index /data/x.index is being written by someone else (locked by another process)",
         "first line …",
     ]
+
+
+def test_reconnect_loops_log_the_network_error_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    setup_logging("INFO")
+    with caplog.at_level(logging.INFO):
+        try:
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 9)")
+        except OSError:
+            logging.getLogger("discord.shard").exception("Failed to connect for shard_id: 0")
+    (record,) = caplog.records
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "Failed to connect for shard_id: 0 ([Errno 111] Connect call failed ('127.0.0.1', 9))"
+    )
