@@ -77,9 +77,8 @@ class QuietFilter(logging.Filter):
             return False
         message = record.getMessage()
         error = record.exc_info[1] if record.exc_info else None
-        if error is not None and isinstance(
-            error, _NETWORK
-        ):  # discord.py's reconnect loops: the reason, no traceback
+        # discord.py's reconnect loops: the reason, no traceback
+        if error is not None and isinstance(error, _NETWORK):
             record.msg, record.args = f"{message} ({describe(error)})", None
             record.exc_info, record.exc_text = None, None
             return True
@@ -106,9 +105,11 @@ def setup_logging(level: str) -> None:
     # APScheduler logs two INFO lines per job run (every tick): only with DEBUG
     quiet = numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
     logging.getLogger("apscheduler").setLevel(quiet)
-    for name in QUIET_LOGGERS:
+    for name in QUIET_LOGGERS:  # DEBUG shows everything
         logger = logging.getLogger(name)
-        if not any(isinstance(f, QuietFilter) for f in logger.filters):
+        for old in [f for f in logger.filters if isinstance(f, QuietFilter)]:
+            logger.removeFilter(old)
+        if numeric > logging.DEBUG:
             logger.addFilter(QuietFilter())
 
 

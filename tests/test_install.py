@@ -96,7 +96,9 @@ def test_the_installed_wheel_runs_the_main_job_from_anywhere(
 def test_the_dockerfile_installs_like_the_test_above() -> None:
     """The Docker image uses the same non-editable `pip install .` that the wheel test proves."""
     dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
-    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+    installs = [
+        line for line in dockerfile.splitlines() if line.startswith("RUN") and "pip install" in line
+    ]
     assert installs
     assert all(" -e" not in line and "--editable" not in line for line in installs)
     assert any(line.rstrip().endswith("pip install --no-cache-dir .") for line in installs)
