@@ -61,3 +61,37 @@ def test_unreachable_discord_retries_then_exits_for_a_restart(
     others = [line for line in lines[:-1] if line not in attempts]
     assert all("bot.app: re-ingest:" in line for line in others), others
     assert "a-token-that-is-never-checked" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("articles", "status", "message"),
+    [
+        (None, 2, "newsbot: no articles folder is set: set NEWSBOT_ARTICLES_DIR"),
+        ("nowhere", 75, "nowhere does not exist or is not a folder"),
+    ],
+)
+def test_run_without_its_articles_folder_says_so_in_one_line(
+    tmp_path: Path, articles: str | None, status: int, message: str
+) -> None:
+    """Not set: the configuration is wrong (2, not restarted); set but missing, as a share not
+    mounted yet: 75, restarted."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "DISCORD_"))}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": "unused",
+        "NEWSBOT_DATABASE": str(tmp_path / "db.sqlite3"),
+    }
+    if articles is not None:
+        env["NEWSBOT_ARTICLES_DIR"] = str(tmp_path / articles)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,  # not a checkout: the built-in defaults apply
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == status
+    (line,) = done.stderr.splitlines()
+    assert message in line
