@@ -3,6 +3,8 @@ each, then exit 75 (which systemd's Restart=on-failure restarts), never a traceb
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.fake_discord import FakeDiscord
+from tests.fake_discord.plugin import DiscordEndpoints
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -95,3 +100,25 @@ def test_run_without_its_articles_folder_says_so_in_one_line(
     assert done.returncode == status
     (line,) = done.stderr.splitlines()
     assert message in line
+
+
+async def test_sync_commands_json(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+) -> None:
+    guild = fake_discord.add_guild("Test server")
+    env = {
+        **os.environ,
+        **discord_endpoints.env,
+        "PYTHONPATH": str(ROOT),
+        "DISCORD_TOKEN": fake_discord.token,
+        "NEWSBOT_DATABASE": str(tmp_path / "db.sqlite3"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "sync-commands", "--guild", str(guild.id), "--json",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert json.loads(out) == {"synced": 2, "guild": guild.id}
