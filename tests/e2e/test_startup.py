@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.sync_commands import sync
+from bot.settings import Settings
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.plugin import DiscordEndpoints
 
@@ -122,3 +125,35 @@ async def test_sync_commands_json(
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
     assert json.loads(out) == {"synced": 2, "guild": guild.id}
+
+
+async def test_login_goes_on_once_discord_is_back(
+    tmp_path: Path,
+    fake_discord: FakeDiscord,
+    discord_endpoints: DiscordEndpoints,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Discord is down at start-up and comes back during the retries: the login goes on (with
+    a fresh HTTP session; a leaked one would fail the test as an unraisable warning)."""
+    settings = Settings.model_validate(
+        {
+            "database": tmp_path / "db.sqlite3",
+            "startup": {"connect_attempts": 30, "retry_seconds": 0.1},
+        }
+    )
+    for key, value in discord_endpoints.env.items():
+        monkeypatch.setenv(key, value)
+    guild = fake_discord.add_guild("Back again")
+    port = fake_discord.port
+    await fake_discord.stop()
+    monkeypatch.setattr("tests.fake_discord.server._free_port", lambda: port)
+    with caplog.at_level(logging.WARNING, logger="bot.startup"):
+        syncing = asyncio.create_task(sync(settings, fake_discord.token, guild.id))
+        await fake_discord.wait_until(
+            lambda: any("cannot reach Discord" in r.getMessage() for r in caplog.records),
+            within=20,
+        )
+        await fake_discord.start()
+        assert await asyncio.wait_for(syncing, 30) == 2
+    assert {c["name"] for c in fake_discord.commands(guild)} == {"news", "digest"}
