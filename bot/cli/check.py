@@ -7,13 +7,14 @@ exits 1 when there is any.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
 from bot.cli._common import out
 from bot.ingest.folders import walk_folders
 from bot.ingest.parse import Rejection, parse_file
-from bot.settings import Settings
+from bot.settings import ArticlesDirError, Settings
 
 
 def register(subparsers: Any) -> None:
@@ -23,15 +24,18 @@ def register(subparsers: Any) -> None:
         description="Validate the configuration and parse every article file without writing "
         "anything; print the problems with their paths; exit 1 when there is any.",
     )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    root = settings.articles_dir
     problems: list[tuple[str, str]] = []
     checked = 0
-    if not root.is_dir():
-        problems.append((str(root), "the articles folder does not exist or is not a folder"))
+    try:
+        root = settings.require_articles_dir()
+    except ArticlesDirError as exc:
+        where = str(settings.articles_dir) if exc.missing else "articles_dir"
+        problems.append((where, str(exc)))
     else:
         for folder, listing in walk_folders(str(root.resolve())):
             if isinstance(listing, OSError):
@@ -42,7 +46,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 result = parse_file(Path(path), max_bytes=settings.ingest.max_file_bytes)
                 if isinstance(result, Rejection):
                     problems.append((path, result.error))
-    out(f"config: ok; articles folder {root}: {checked} files checked")
+    if args.json:
+        listed = [{"path": path, "error": error} for path, error in problems]
+        out(json.dumps({"ok": not problems, "problems": listed}, ensure_ascii=False))
+        return 1 if problems else 0
+    out(f"config: ok; articles folder {settings.articles_dir}: {checked} files checked")
     for path, problem in problems:
         out(f"problem: {path}: {problem}")
     if problems:

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.cli._common import err, out, tty_progress
 from bot.search.index import SearchIndex
-from bot.settings import Settings
+from bot.settings import ArticlesDirError, Settings
 from bot.store import Store, StoreError
 from bot.store.ingest import IngestReport, ingest_folders
 
@@ -47,7 +47,13 @@ def report_json(report: IngestReport) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    dirs: list[Path] = list(args.dirs) or [settings.articles_dir]
+    dirs: list[Path] = list(args.dirs)
+    if not dirs:
+        try:
+            dirs = [settings.require_articles_dir()]
+        except ArticlesDirError as exc:
+            err(f"newsbot ingest: {exc} (or name folders: newsbot ingest DIR…)")
+            return 1
     try:
         store = Store.open(settings.database)
     except StoreError as exc:

@@ -9,14 +9,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.cli._common import err, out
+from bot.cli._common import err, out, read_store, unknown_topic
 from bot.core.digest import build_pool, compose_digest, digest_window
-from bot.core.models import Digest, GuildSettings
+from bot.core.models import Article, Digest, GuildSettings
 from bot.discord.formatting import digest_messages, local_date
 from bot.settings import Settings
-from bot.store import Store, StoreError
+from bot.store import StoreError
 
 LATEST = "latest"
+# the moments a digest can be previewed at: any real article's time, with room for a year's
+# look-back window and any time zone's offset on either side of Python's datetime range
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LAST = datetime(9998, 12, 31, tzinfo=UTC)
 
 
 def _limit(text: str) -> int:
@@ -33,11 +37,18 @@ def _moment(text: str) -> str:
     if text.strip().lower() == LATEST:
         return LATEST
     try:
-        datetime.fromisoformat(text.strip())
+        moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a date and time: use ISO 8601 (2023-05-10T08:00+02:00) or 'latest'"
         ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # the configured zone is at most a day away
+    if not EARLIEST <= moment <= LAST:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is out of range: give a moment between {EARLIEST:%Y-%m-%d} and "
+            f"{LAST:%Y-%m-%d}"
+        )
     return text.strip()
 
 
@@ -111,23 +122,30 @@ def render_text(digest: Digest) -> list[str]:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     timezone = settings.schedule.timezone
     try:
-        store = Store.open(settings.database)
+        store = read_store(settings)
     except StoreError as exc:
         err(f"newsbot preview: {exc}")
         return 1
+    newest: datetime | None = None
+    known: list[str] = []
+    articles: list[Article] = []
     try:
-        newest = store.newest_published()
-        known = [topic for topic, _ in store.topic_counts()]
+        if store is not None:
+            newest = store.newest_published()
+            known = [topic for topic, _ in store.topic_counts()]
         at = _resolve_at(args.at, newest, timezone)
         start, end = digest_window(None, at, settings.digest.lookback_hours)
-        articles = store.articles_between(start, end)
+        if store is not None:
+            articles = store.articles_between(start, end)
     finally:
-        store.close()
-    topics = tuple(args.topic or known)
-    folded = {t.casefold() for t in known}
+        if store is not None:
+            store.close()
     for topic in args.topic or ():
-        if topic.strip().casefold() not in folded:
-            err(f"newsbot preview: no article has the topic {topic!r} (see `newsbot check`)")
+        problem = unknown_topic(topic, known)
+        if problem is not None and known:
+            err(f"newsbot preview: {problem}")
+            return 1
+    topics = tuple(args.topic or known)
     guild = GuildSettings(
         guild_id=0,
         channel_id=None,

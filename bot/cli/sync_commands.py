@@ -1,15 +1,16 @@
-"""`newsbot sync-commands [--guild ID]`: register the slash commands with Discord (REST only)."""
+"""`newsbot sync-commands [--guild ID] [--json]`: register the slash commands with Discord
+(REST only). Exits 75 when Discord cannot be reached (after the start-up retries)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from typing import Any
 
-import discord
-
+from bot.cli._common import EXIT_FAILED, EXIT_TEMPFAIL, out
 from bot.settings import Settings
 
 
@@ -19,6 +20,7 @@ def register(subparsers: Any) -> None:
         help="register the slash commands with Discord",
         description=__doc__,
     )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "--guild", type=int, metavar="ID", help="sync to one server only (instant; for testing)"
     )
@@ -27,6 +29,8 @@ def register(subparsers: Any) -> None:
 
 async def sync(settings: Settings, token: str, guild_id: int | None) -> int:
     """Log in over REST only, build the command tree like the bot does, sync it; returns count."""
+    import discord
+
     from bot.discord.app import COMMANDS_HASH_KEY, NewsBot, apply_discord_endpoints, commands_hash
     from bot.search.index import SearchIndex
     from bot.store.async_store import AsyncStore
@@ -62,20 +66,33 @@ async def sync(settings: Settings, token: str, guild_id: int | None) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # discord.py and the app are loaded only by the commands that talk to Discord
+    import discord
+
     from bot.discord.app import read_token
+    from bot.discord.startup import UNREACHABLE, DiscordUnreachable, describe
 
     try:
         token = read_token(os.environ)
         count = asyncio.run(sync(settings, token, args.guild))
     except ValueError as exc:
         sys.stderr.write(f"newsbot: {exc}\n")
-        return 1
+        return EXIT_FAILED
     except discord.LoginFailure:
         sys.stderr.write("newsbot: Discord rejected the bot token\n")
-        return 1
+        return EXIT_FAILED
+    except DiscordUnreachable as exc:
+        sys.stderr.write(f"newsbot: {exc}\n")
+        return EXIT_TEMPFAIL
+    except UNREACHABLE as exc:
+        sys.stderr.write(f"newsbot: lost Discord during the sync ({describe(exc)})\n")
+        return EXIT_TEMPFAIL
     except discord.HTTPException as exc:
         sys.stderr.write(f"newsbot: Discord refused the command sync: {exc}\n")
-        return 1
+        return EXIT_FAILED
+    if args.json:
+        out(json.dumps({"synced": count, "guild": args.guild}))
+        return 0
     where = f"server {args.guild}" if args.guild else "all servers (may take a while to appear)"
-    sys.stdout.write(f"synced {count} slash commands to {where}\n")
+    out(f"synced {count} slash commands to {where}")
     return 0

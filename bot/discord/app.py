@@ -32,6 +32,7 @@ from bot.discord.delivery import Deliverer, RateLimitCounter
 from bot.discord.errors import NotAllowed, UserError
 from bot.discord.pacing import ChannelSpacer, Pacer, WindowLimiter
 from bot.discord.scheduler import BotScheduler
+from bot.discord.startup import retry_unreachable
 from bot.search.index import SearchIndex
 from bot.settings import Settings
 from bot.store.async_store import AsyncStore
@@ -168,12 +169,31 @@ class NewsBot(commands.AutoShardedBot):
             view_timeout=view_timeout,
         )
         self.synced_commands = False
+        self._setup_started = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._rate_limit_counter: RateLimitCounter | None = None
 
     # -- start-up ---------------------------------------------------------------------------
 
+    async def login(self, token: str) -> None:
+        """discord.py's login, retried with back-off while Discord cannot be reached (see
+        `bot.discord.startup`); not once the set-up (cogs, command sync) has begun."""
+        startup = self.settings.startup
+
+        async def fresh_session() -> None:  # the failed attempt's HTTP session is let go
+            await self.http.close()
+            self.http.connector = discord.utils.MISSING
+
+        await retry_unreachable(
+            lambda: super(NewsBot, self).login(token),
+            attempts=startup.connect_attempts,
+            first_delay=startup.retry_seconds,
+            before_retry=fresh_session,
+            retryable=lambda: not self._setup_started,
+        )
+
     async def setup_hook(self) -> None:
+        self._setup_started = True
         # operators see every 429, also those discord.py retried on its own
         self._rate_limit_counter = RateLimitCounter(self.deliverer.stats)
         logging.getLogger("discord.http").addFilter(self._rate_limit_counter)
@@ -207,6 +227,8 @@ class NewsBot(commands.AutoShardedBot):
     # -- background work --------------------------------------------------------------------
 
     async def rescan_articles(self) -> None:
+        if self.settings.articles_dir is None:  # `newsbot run` refuses to start without one
+            return
         report = await self.store.run(
             ingest_folders,
             self.store.store,

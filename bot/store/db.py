@@ -39,6 +39,10 @@ class StoreError(Exception):
     """The database cannot be used; the message says why (file, schema version, ...)."""
 
 
+class _OlderSchema(StoreError):
+    """A read-only open met a database that still needs a migration."""
+
+
 @dataclass(frozen=True, slots=True)
 class Migration:
     version: int
@@ -227,6 +231,52 @@ class Store:
             conn.close()
             raise StoreError(f"{path} is not a usable newsbot database: {exc}") from exc
         except StoreError:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Store:
+        """Open an existing database for reading only: no folder, file or migration is written,
+        so it works where this user may not write (another owner, a read-only mount).
+
+        In a folder where SQLite cannot create its WAL index, and with no WAL file left beside
+        the database (everything is in the file itself), it is opened as immutable.
+        """
+        if not path.is_file():
+            raise StoreError(f"no database at {path}: run `newsbot ingest` first")
+        uri = path.resolve().as_uri()
+        try:
+            return cls._connect_readonly(path, f"{uri}?mode=ro")
+        except _OlderSchema:  # written by an older newsbot: migrate (needs write access once)
+            return cls.open(path)
+        except sqlite3.OperationalError as exc:
+            if path.with_name(path.name + "-wal").exists():
+                raise StoreError(f"cannot read database {path}: {exc}") from exc
+            try:
+                return cls._connect_readonly(path, f"{uri}?mode=ro&immutable=1")
+            except sqlite3.Error as again:
+                raise StoreError(f"cannot read database {path}: {again}") from again
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a usable newsbot database: {exc}") from exc
+
+    @classmethod
+    def _connect_readonly(cls, path: Path, uri: str) -> Store:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            store = cls(conn, path)
+            migrations = load_migrations()
+            known = migrations[-1].version if migrations else 0
+            if store.schema_version < known:
+                raise _OlderSchema(f"database {path} needs a migration")
+            if store.schema_version > known:
+                raise StoreError(
+                    f"database schema version {store.schema_version} is newer than this "
+                    f"newsbot knows ({known}): upgrade newsbot"
+                )
+        except BaseException:
             conn.close()
             raise
         return store

@@ -219,11 +219,42 @@ def test_empty_window_says_so_and_names_the_newest_article(
     assert "2024-04-10" in err
 
 
-def test_unknown_topic_is_reported(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_topic_is_refused_with_the_closest_topics(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = preview(capsys, "--at", "latest", "--topic", "Diablo4")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "newsbot preview: unknown topic 'Diablo4'; closest: Diablo 4 (`newsbot topics` lists "
+        "them all)"
+    ]
     code, out, err = preview(capsys, "--at", "latest", "--topic", "Gardening")
+    assert code == 1
+    assert "unknown topic 'Gardening'" in err
+    code, out, _ = preview(capsys, "--at", "latest", "--topic", "diablo 4")  # case is free
     assert code == 0
-    assert "no article has the topic 'Gardening'" in err
-    assert out.startswith("Nothing to post: no stories for these topics")
+    assert "Druids return to Diablo 4" in out
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59+00:00"])
+def test_moments_out_of_range_are_refused_in_one_line(
+    env: Path, capsys: pytest.CaptureFixture[str], moment: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        preview(capsys, "--at", moment)
+    assert exit_info.value.code == 2
+    assert "is out of range: give a moment between 1900-01-01 and 9998-12-31" in (
+        capsys.readouterr().err
+    )
+
+
+@pytest.mark.parametrize("moment", ["1900-01-01T00:00:00", "9998-12-30T12:00:00-12:00"])
+def test_the_edges_of_the_range_preview_without_a_traceback(
+    env: Path, capsys: pytest.CaptureFixture[str], moment: str
+) -> None:
+    code, out, _ = preview(capsys, "--at", moment)
+    assert code == 0
+    assert out.startswith("Nothing to post: no articles between")
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from tests.core.test_why import four_ai_stories, guild, why
-
 from bot.core.why import CoverageLink, StoryMember
 from bot.discord.formatting import FIELD_VALUE_MAX, embed_length, why_message
+from tests.core.test_why import four_ai_stories, guild, why
 from tests.golden.articles import make_article
 
 NASTY = "@everyone **bold** <@123> ||spoiler|| " + "x" * 400
