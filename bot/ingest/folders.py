@@ -100,6 +100,9 @@ def _is_article(name: str) -> bool:
     return _ARTICLE_NAME.match(name) is not None
 
 
+is_article_name = _is_article  # public: the sources check a new tree with the same rule
+
+
 def _list_folder(
     folder: str,
     *,
