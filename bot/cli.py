@@ -14,7 +14,16 @@ from collections.abc import Callable, Sequence
 
 from bot.settings import ConfigError, Settings, load_settings
 
-COMMANDS = ("run", "ingest", "search", "preview", "check", "sync_commands", "backup")
+COMMANDS = (
+    "run",
+    "ingest",
+    "search",
+    "preview",
+    "check",
+    "sync_commands",
+    "backup",
+    "sources",
+)
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

@@ -28,7 +28,8 @@ def register(subparsers: Any) -> None:
         nargs="*",
         type=Path,
         metavar="DIR",
-        help="folders to scan (default: the configured articles folder)",
+        help="folders to scan (default: the configured local folders; Git sources are "
+        "refreshed with `newsbot sources refresh`)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
@@ -47,7 +48,7 @@ def report_json(report: IngestReport) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    dirs: list[Path] = list(args.dirs) or [settings.articles_dir]
+    dirs: list[Path] = list(args.dirs) or settings.local_folders or [settings.articles_dir]
     try:
         store = Store.open(settings.database)
     except StoreError as exc:

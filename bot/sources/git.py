@@ -152,7 +152,10 @@ class Git:
     def _message(self, command: str, stderr: bytes) -> str:
         text = redact(stderr.decode("utf-8", "replace"), self.secrets)
         lines = [line.strip() for line in text.splitlines() if line.strip()]
-        important = [line for line in lines if line.startswith(("fatal:", "error:"))]
-        detail = (important or lines or ["no message"])[-1]
-        detail = detail.removeprefix("fatal: ").removeprefix("error: ")
-        return f"git {command} failed: {detail[:300]}"
+        important = [
+            line.removeprefix("fatal: ").removeprefix("error: ")
+            for line in lines
+            if line.startswith(("fatal:", "error:"))
+        ]
+        detail = "; ".join(dict.fromkeys(important)) or (lines or ["no message"])[-1]
+        return f"git {command} failed: {detail[:400]}"

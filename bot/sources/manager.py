@@ -29,6 +29,7 @@ from typing import Any
 
 from bot.ingest.folders import is_article_name
 from bot.ingest.runner import IngestReport, Progress, ingest_folders
+from bot.search import SearchIndex
 from bot.settings import Settings, SourceSettings
 from bot.sources.git import Git, GitAuth, GitError
 from bot.sources.tree import Notify, article_count, build_tree, exchange, remove_tree
@@ -168,12 +169,14 @@ class SourceManager:
         store: AsyncStore,
         *,
         clock: Callable[[], datetime],
+        index: SearchIndex | None = None,
         environ: Mapping[str, str] | None = None,
         notify: Notify | None = None,
         progress: Callable[[str], Progress | None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.index = index if index is not None else store.index
         self.clock = clock
         self.environ = os.environ if environ is None else environ
         self.notify = notify  # git's progress lines (a terminal), per source
@@ -312,7 +315,7 @@ class SourceManager:
         return await self.store.run(
             ingest_folders,
             self.store.store,
-            self.store.index,
+            self.index,
             [root],
             max_file_bytes=self.settings.ingest.max_file_bytes,
             now=self.clock(),
@@ -420,12 +423,15 @@ class SourceManager:
         if source.branch:
             args += ["--branch", source.branch]
         args += ["--progress"] if say else ["--quiet"]
-        await git.run(*args, "--", url, str(staging), cwd=base, progress=say)
-        clone = Git(staging, git.auth, git.timeout)
-        if source.inner_path:
-            await clone.run("sparse-checkout", "set", "--cone", "--", source.inner_path)
-        await clone.run("checkout", "--quiet", *(["--progress"] if say else []), progress=say)
-        await asyncio.to_thread(os.rename, staging, base / "repo")
+        try:
+            await git.run(*args, "--", url, str(staging), cwd=base, progress=say)
+            clone = Git(staging, git.auth, git.timeout)
+            if source.inner_path:
+                await clone.run("sparse-checkout", "set", "--cone", "--", source.inner_path)
+            await clone.run("checkout", "--quiet", *(["--progress"] if say else []), progress=say)
+            await asyncio.to_thread(os.rename, staging, base / "repo")
+        finally:
+            await asyncio.to_thread(remove_tree, staging)
 
     async def _succeeded(self, source: SourceSettings, root: Path, commit: str | None) -> None:
         now = self.clock()

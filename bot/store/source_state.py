@@ -115,3 +115,11 @@ def files_recorded_under(conn: sqlite3.Connection, root: str) -> int:
         (root.rstrip("/"), *_range(root)),
     ).fetchone()
     return int(row[0])
+
+
+def stale_sources(conn: sqlite3.Connection) -> list[SourceState]:
+    """The sources whose last refresh failed, by name."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM source_state WHERE last_error IS NOT NULL ORDER BY name"  # noqa: S608
+    )
+    return [_state(row) for row in rows]

@@ -33,7 +33,7 @@ async def test_first_refresh_clones_shallow_and_ingests(
     repo = manager.folder(manager.get("site")) / "repo"
     assert git(repo, "rev-list", "--count", "HEAD") == "1"  # depth 1: no history
     assert (repo / ".git" / "shallow").exists()
-    assert not (repo / "index.html").exists() or True  # root files may be in the sparse cone
+    assert git(repo, "config", "remote.origin.partialclonefilter") == "blob:none"
     published = manager.root(manager.get("site"))
     assert sorted(p.name for p in published.iterdir() if not p.name.startswith(".")) == [
         "2026-03-02-alpha.md",
@@ -95,3 +95,16 @@ async def test_force_push_rewriting_history(
     result = await manager.refresh("site")
     assert result.ok, result.error
     assert active_titles(astore) == {"Alpha", "Beta", "Omega"}
+
+
+async def test_only_the_articles_folder_is_fetched(manager: SourceManager, origin: Origin) -> None:
+    big = origin.path / "assets" / "video.bin"
+    big.parent.mkdir()
+    big.write_bytes(b"x" * 200_000)
+    origin.commit("a big asset outside _news")
+    blob = git(origin.path, "rev-parse", "HEAD:assets/video.bin")
+    assert (await manager.refresh("site")).ok
+    repo = manager.folder(manager.get("site")) / "repo"
+    assert not (repo / "assets").exists()  # sparse checkout: only _news (and root files)
+    missing = git(repo, "rev-list", "--objects", "--all", "--missing=print")
+    assert f"?{blob}" in missing.splitlines()  # its blob was never downloaded
