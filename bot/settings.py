@@ -227,9 +227,10 @@ class SourceSettings(_Section):
                 raise ValueError(f"{where}: give either git: (a repository) or path: (a folder)")
             extras = [k for k in ("branch", "every", "token_env", "token_file") if getattr(self, k)]
             if extras:
+                verb = "applies" if len(extras) == 1 else "apply"
                 raise ValueError(
-                    f"{where}: {', '.join(extras)} only apply to a git: source (a local folder "
-                    "is re-scanned every ingest.rescan_seconds)"
+                    f"{where}: {', '.join(extras)} {verb} only to a git: source (a local "
+                    "folder is re-scanned every ingest.rescan_seconds)"
                 )
             return self
         if not self.git.strip():

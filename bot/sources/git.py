@@ -69,8 +69,9 @@ def git_env(auth: GitAuth | None, base: Mapping[str, str] | None = None) -> dict
     if auth is not None:
         basic = base64.b64encode(f"{auth.user}:{auth.token}".encode()).decode("ascii")
         config["http.extraHeader"] = f"Authorization: Basic {basic}"
-    env["GIT_CONFIG_COUNT"] = str(len(config))
-    for number, (key, value) in enumerate(config.items()):
+    first = int(env["GIT_CONFIG_COUNT"]) if env.get("GIT_CONFIG_COUNT", "").isdigit() else 0
+    env["GIT_CONFIG_COUNT"] = str(first + len(config))  # after the operator's own, if any
+    for number, (key, value) in enumerate(config.items(), start=first):
         env[f"GIT_CONFIG_KEY_{number}"] = key
         env[f"GIT_CONFIG_VALUE_{number}"] = value
     return env
