@@ -244,7 +244,7 @@ class SourceSettings(_Section):
             raise ValueError(f"{where}: give token_env or token_file, not both")
         inner = self.path if self.path is not None else "_news"
         parts = Path(inner).parts
-        if Path(inner).is_absolute() or ".." in parts:
+        if Path(inner).is_absolute() or ".." in parts or inner.startswith("-"):
             raise ValueError(
                 f"{where}: with git:, path: is the folder inside the repository (relative, e.g. "
                 f"_news), not {inner!r}; a local folder is a separate source with path: only"

@@ -426,8 +426,9 @@ class SourceManager:
         try:
             await git.run(*args, "--", url, str(staging), cwd=base, progress=say)
             clone = Git(staging, git.auth, git.timeout)
-            if source.inner_path:
-                await clone.run("sparse-checkout", "set", "--cone", "--", source.inner_path)
+            if source.inner_path:  # only this folder (and the root's files) is checked out
+                await clone.run("sparse-checkout", "init", "--cone")
+                await clone.run("sparse-checkout", "set", source.inner_path)
             await clone.run("checkout", "--quiet", *(["--progress"] if say else []), progress=say)
             await asyncio.to_thread(os.rename, staging, base / "repo")
         finally:
