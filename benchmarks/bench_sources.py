@@ -1,7 +1,7 @@
 """A Git source's refresh against a cold ingest of the same folder.
 
 A Smartable-like repository (a `_news/` folder of generated articles with the real `related`
-distribution, plus a big asset outside it) is cloned and ingested once; then a typical upstream
+distribution, plus a big asset outside it; packed, as a hosting server keeps it) is cloned and ingested once; then a typical upstream
 update is committed (2 new files, 80 files whose `heat`, `removed` and `secured` are rewritten)
 and the source is refreshed. Figures:
 - the files the refresh parsed (target: exactly the 82 that changed) and the ones it did not
@@ -60,6 +60,7 @@ def _origin(path: Path, count: int) -> Path:
         _git(path, "config", key, value)
     _git(path, "add", "-A")
     _git(path, "commit", "--quiet", "-m", "initial")
+    _git(path, "repack", "-a", "-d", "-q")  # served from a pack, as a hosting server does
     return path
 
 
@@ -84,6 +85,7 @@ def _typical_update(origin: Path, round_: int) -> None:
         (news / name).write_text(generate_article_text(rng), encoding="utf-8")
     _git(origin, "add", "-A")
     _git(origin, "commit", "--quiet", "-m", f"update {round_}")
+    _git(origin, "repack", "-d", "-q")  # a push arrives as a pack
 
 
 def _cold_ingest(folder: Path, database: Path) -> float:

@@ -344,7 +344,7 @@ class SourceManager:
         auth = read_auth(source, self.environ)
         with _exclusive(base / "lock"):
             git = Git(base / "repo", auth)
-            branch = await self._update_repo(source, git, base)
+            branch, cloned = await self._update_repo(source, git, base)
             target = f"refs/remotes/origin/{branch}"
             commit = (await git.run("rev-parse", "--verify", f"{target}^{{commit}}")).decode()
             commit = commit.strip()
@@ -359,7 +359,8 @@ class SourceManager:
                 if not allow_retire and recorded and article_count(files) == 0:
                     where = f"commit {commit[:12]} has no article files in {inner or 'the repository root'}/"
                     raise SourceError(_empty_message(source, where, recorded))
-                await git.run("reset", "--hard", "--quiet", target)
+                if not cloned:  # a fresh clone is checked out at the target already
+                    await git.run("reset", "--hard", "--quiet", target)
                 old_files = None
                 if published is not None:
                     with contextlib.suppress(GitError):
@@ -378,22 +379,22 @@ class SourceManager:
                 raise SourceError(failure)
             return commit, swapped, report
 
-    async def _update_repo(self, source: SourceSettings, git: Git, base: Path) -> str:
+    async def _update_repo(self, source: SourceSettings, git: Git, base: Path) -> tuple[str, bool]:
         """Fetch into the checkout (cloning it first when missing, moved or corrupted); the
-        branch it follows."""
+        branch it follows, and whether it was cloned just now."""
         url = remote_url(source.git or "")
         repo = base / "repo"
         if await self._usable(git, url, source.branch):
             try:
                 await git.run("fetch", "--depth", "1", "--prune", "--no-tags", "--quiet", "origin")
-                return await self._branch(git)
+                return await self._branch(git), False
             except GitError as exc:
                 if not any(word in str(exc).lower() for word in _CORRUPTION):
                     raise
                 log.warning("source %s: checkout unusable (%s): cloning it again", source.name, exc)
         await asyncio.to_thread(remove_tree, repo)
         await self._clone(source, git, url, base)
-        return await self._branch(git)
+        return await self._branch(git), True
 
     async def _usable(self, git: Git, url: str, branch: str | None) -> bool:
         if not await asyncio.to_thread((git.cwd / ".git").is_dir):

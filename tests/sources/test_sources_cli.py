@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,20 @@ def test_unknown_source_and_misplaced_options(
     assert "no source is named 'nope' (configured: articles, site)" in capsys.readouterr().err
     assert main(["sources", "--allow-retire"]) == 2
     assert "go with `refresh`" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_for_the_first_clone_and_the_ingest(
+    configured: Origin, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["sources", "refresh", "site"]) == 0
+    shown = terminal.getvalue()
+    assert f"site: first clone of {configured.url} (shallow, _news only)" in shown
+    assert "\rsite: scanned: 3/3 files\n" in shown
+    assert shown.endswith("\n")
