@@ -136,11 +136,22 @@ def _exclusive(path: Path) -> Iterator[None]:
 
 
 def _has_article_file(root: Path) -> bool:
-    """Whether any article file lies under `root` (stops at the first one found)."""
-    for _folder, folders, names in os.walk(root):
-        folders[:] = [f for f in folders if not f.startswith(".")]
-        if any(is_article_name(name) for name in names):
-            return True
+    """Whether any article file lies under `root` (stops at the first one found, usually after
+    a few directory entries: much cheaper than the re-scan it guards)."""
+    folders = [str(root)]
+    while folders:
+        try:
+            entries = os.scandir(folders.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                elif is_article_name(entry.name) and entry.is_file():
+                    return True
     return False
 
 
@@ -280,9 +291,16 @@ class SourceManager:
         if not any(s.git is not None for s in self.sources):
             return
         while True:
-            for result in await self.refresh_due():
-                _log_result(result)
-            await asyncio.sleep(max(0.01, await self.seconds_to_next(poll_seconds)))
+            wait = poll_seconds
+            try:
+                for result in await self.refresh_due():
+                    _log_result(result)
+                wait = await self.seconds_to_next(poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # e.g. the database is busy: try again later, keep the bot up
+                log.exception("refreshing the sources failed; trying again in %.0f s", wait)
+            await asyncio.sleep(max(0.01, wait))
 
     # -- reporting ------------------------------------------------------------------------
 
@@ -341,7 +359,7 @@ class SourceManager:
     ) -> tuple[str, bool, IngestReport]:
         base = self.folder(source)
         await asyncio.to_thread(base.mkdir, parents=True, exist_ok=True)
-        auth = read_auth(source, self.environ)
+        auth = await asyncio.to_thread(read_auth, source, self.environ)
         with _exclusive(base / "lock"):
             git = Git(base / "repo", auth)
             branch, cloned = await self._update_repo(source, git, base)
@@ -369,9 +387,16 @@ class SourceManager:
                         )
                         old_files = _parse_tree(listing, inner)
                 checkout = base / "repo" / inner if inner else base / "repo"
-                await asyncio.to_thread(
-                    _publish, root, base / "articles.next", files, checkout, old_files, commit
+                publishing = asyncio.ensure_future(
+                    asyncio.to_thread(
+                        _publish, root, base / "articles.next", files, checkout, old_files, commit
+                    )
                 )
+                try:
+                    await asyncio.shield(publishing)
+                except asyncio.CancelledError:  # shutdown: let the swap finish under the lock
+                    await asyncio.wait([publishing])
+                    raise
                 swapped = True
             report = await self._ingest(source, root)
             failure = _root_failure(report, root)

@@ -173,3 +173,49 @@ async def test_disk_full_while_building_keeps_the_published_folder(
     assert not root.with_name("articles.next").exists()
     assert (await manager.refresh("site")).ok  # space again: the update goes through
     assert active_count(astore) == 4
+
+
+async def test_one_refresh_at_a_time_per_source(
+    manager: SourceManager, astore: AsyncStore, origin: Origin
+) -> None:
+    import fcntl
+    import os
+
+    folder = manager.folder(manager.get("site"))
+    folder.mkdir(parents=True)
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another process is refreshing
+        busy = await manager.refresh("site")
+    finally:
+        os.close(fd)
+    assert not busy.ok
+    assert busy.error == "another process is refreshing this source right now"
+    assert get_state(astore.conn, "site") is None  # not a failure of the source
+    assert (await manager.refresh("site")).ok
+
+
+async def test_a_missing_local_folder_is_a_failure_that_retires_nothing(
+    tmp_path: Path, make_settings: Callable[[str], Settings], clock: Clock
+) -> None:
+    folder = tmp_path / "mounted"
+    folder.mkdir()
+    (folder / "2026-03-02-local.md").write_text(article_text("local"), encoding="utf-8")
+    settings = make_settings(f"articles_dir: {folder}\n")
+    store = Store.open(settings.database)
+    astore = AsyncStore(store, GuildDefaults.from_settings(settings))
+    try:
+        manager = SourceManager(settings, astore, clock=clock, environ={})
+        assert (await manager.refresh("articles")).ok
+        folder.rename(tmp_path / "unmounted")
+        result = await manager.refresh("articles")
+        assert not result.ok
+        assert result.error is not None
+        assert "folder does not exist; nothing under it was changed" in result.error
+        assert active_count(astore) == 1
+        (status,) = await manager.statuses()
+        assert status["last_error"] == result.error
+        assert status["articles"] == 1
+    finally:
+        astore.close()
+        store.close()
