@@ -48,7 +48,9 @@ def report_json(report: IngestReport) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    dirs: list[Path] = list(args.dirs) or settings.local_folders or [settings.articles_dir]
+    # by default the local folders (the articles folder, `path:` sources); none when only Git
+    # sources are configured (those are fetched and ingested by `newsbot sources refresh`)
+    dirs: list[Path] = list(args.dirs) or settings.local_folders
     try:
         store = Store.open(settings.database)
     except StoreError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,18 @@ def refresh_json(result: RefreshResult) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # a failing source is reported below in one line; its log warning would say it twice
+    manager_log = logging.getLogger("bot.sources.manager")
+    level = manager_log.level
+    if not manager_log.isEnabledFor(logging.DEBUG):
+        manager_log.setLevel(logging.ERROR)
+    try:
+        return _checked(args, settings)
+    finally:
+        manager_log.setLevel(level)
+
+
+def _checked(args: argparse.Namespace, settings: Settings) -> int:
     if args.action is None and (args.name or args.allow_retire):
         err(
             "newsbot sources: NAME and --allow-retire go with `refresh` (newsbot sources refresh NAME)"

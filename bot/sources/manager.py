@@ -548,7 +548,7 @@ def _display(url: str) -> str:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    return None if value is None else value.isoformat(timespec="seconds")
 
 
 def _log_result(result: RefreshResult) -> None:

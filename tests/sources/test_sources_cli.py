@@ -118,3 +118,17 @@ def test_progress_on_a_terminal_for_the_first_clone_and_the_ingest(
     assert f"site: first clone of {configured.url} (shallow, _news only)" in shown
     assert "\rsite: scanned: 3/3 files\n" in shown
     assert shown.endswith("\n")
+
+
+def test_ingest_without_folders_reads_only_the_local_sources(
+    tmp_path: Path,
+    origin: Origin,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "only-git.yaml"
+    config.write_text(f"sources:\n  - name: site\n    git: {origin.url}\n", encoding="utf-8")
+    monkeypatch.setenv("NEWSBOT_CONFIG", str(config))
+    monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "data" / "news.sqlite3"))
+    monkeypatch.delenv("NEWSBOT_ARTICLES_DIR", raising=False)
+    assert run_json(capsys, "ingest")["scanned"] == 0  # not the default seeds/ folder
