@@ -4,7 +4,10 @@ A refresh brings the store up to date with one source and records the outcome in
 (`source_state`), so any process can report it. A Git source is fetched shallow (one commit,
 one branch, only the blobs of its articles folder: `--depth 1 --filter=blob:none` and a sparse
 checkout), its folder is rebuilt beside the published one and swapped in atomically
-(`bot.sources.tree`), and the incremental ingest then reads only what changed.
+(`bot.sources.tree`), and the incremental ingest then reads only what changed, on its own
+thread and SQLite connection, so the store's thread (interactions, deliveries) is never held
+up by it; git runs as a killable asyncio subprocess, file work on threads: nothing blocks the
+event loop.
 
 What never happens: a failing source (unreachable remote, rejected token, corrupted checkout,
 disk full) losing its articles or stopping the others: it keeps its last good folder, records
@@ -34,6 +37,7 @@ from bot.settings import Settings, SourceSettings
 from bot.sources.git import Git, GitAuth, GitError
 from bot.sources.tree import Notify, article_count, build_tree, exchange, remove_tree
 from bot.store.async_store import AsyncStore
+from bot.store.db import Store
 from bot.store.source_state import (
     SourceState,
     active_articles_under,
@@ -329,16 +333,28 @@ class SourceManager:
     # -- internals ------------------------------------------------------------------------
 
     async def _ingest(self, source: SourceSettings, root: Path) -> IngestReport:
+        """The incremental ingest of one source's folder, on its own thread and connection (the
+        store's thread stays free for interactions: SQLite's WAL lets them read meanwhile),
+        then the search index catches up from the store on the store's thread."""
         progress = self.progress(source.name) if self.progress else None
-        return await self.store.run(
-            ingest_folders,
-            self.store.store,
-            self.index,
-            [root],
-            max_file_bytes=self.settings.ingest.max_file_bytes,
-            now=self.clock(),
-            progress=progress,
-        )
+        report = await asyncio.to_thread(self._ingest_on_own_connection, root, progress)
+        if self.index is not None:
+            await self.store.run(self.index.sync, self.store.store)
+        return report
+
+    def _ingest_on_own_connection(self, root: Path, progress: Progress | None) -> IngestReport:
+        store = Store.open(self.store.store.path)
+        try:
+            return ingest_folders(
+                store,
+                None,
+                [root],
+                max_file_bytes=self.settings.ingest.max_file_bytes,
+                now=self.clock(),
+                progress=progress,
+            )
+        finally:
+            store.close()
 
     async def _recorded(self, root: Path) -> int:
         return await self.store.run(files_recorded_under, self.store.conn, str(root))

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.search import SearchIndex
+from bot.settings import Settings
 from bot.sources import SourceManager
 from bot.store.async_store import AsyncStore
+from tests.sources.conftest import Clock
 from tests.sources.gitrepo import Origin, git
 
 
@@ -108,3 +111,21 @@ async def test_only_the_articles_folder_is_fetched(manager: SourceManager, origi
     assert not (repo / "assets").exists()  # sparse checkout: only _news (and root files)
     missing = git(repo, "rev-list", "--objects", "--all", "--missing=print")
     assert f"?{blob}" in missing.splitlines()  # its blob was never downloaded
+
+
+async def test_the_search_index_follows_a_refresh(
+    settings: Settings, astore: AsyncStore, origin: Origin, clock: Clock
+) -> None:
+    index = SearchIndex.open(settings.index_dir)
+    try:
+        manager = SourceManager(settings, astore, clock=clock, index=index, environ={})
+        assert (await manager.refresh("site")).ok
+        assert len(index.search("alpha", now=clock.now, days=None)) == 1
+        origin.news("zeppelin", title="Zeppelin returns to the sky")
+        origin.delete("alpha")
+        origin.commit("one in, one out")
+        assert (await manager.refresh("site")).ok
+        assert len(index.search("zeppelin", now=clock.now)) == 1
+        assert index.search("alpha", now=clock.now) == []
+    finally:
+        index.close()
