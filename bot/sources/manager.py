@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -127,7 +126,13 @@ def read_auth(source: SourceSettings, environ: Mapping[str, str]) -> GitAuth | N
 
 @contextlib.contextmanager
 def _exclusive(path: Path) -> Iterator[None]:
-    """An advisory lock on `path` for this refresh; SourceBusy if another process holds it."""
+    """An advisory lock on `path` for this refresh; SourceBusy if another process holds it
+    (no lock where the system has no `flock`)."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        yield
+        return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -93,7 +93,8 @@ def build_tree(
             destination.parent.mkdir(parents=True, exist_ok=True)
             made.add(parent)
         if published_files is not None and published_files.get(rel) == blob:
-            with contextlib.suppress(FileNotFoundError):
+            # no link (the file went missing, or links are not supported here): copy instead
+            with contextlib.suppress(OSError):
                 os.link(published / rel, destination)
                 linked += 1
                 continue

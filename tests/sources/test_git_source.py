@@ -129,3 +129,18 @@ async def test_the_search_index_follows_a_refresh(
         assert index.search("alpha", now=clock.now) == []
     finally:
         index.close()
+
+
+async def test_a_file_lost_from_the_published_folder_comes_back_with_the_next_commit(
+    manager: SourceManager, astore: AsyncStore, origin: Origin
+) -> None:
+    assert (await manager.refresh("site")).ok
+    root = manager.root(manager.get("site"))
+    (root / "2026-03-02-beta.md").unlink()  # someone tidied the data folder by hand
+    origin.news("alpha", heat=77)
+    origin.commit("rewrite alpha")
+    result = await manager.refresh("site")
+    assert result.ok, result.error
+    assert (root / "2026-03-02-beta.md").is_file()
+    assert active_titles(astore) == {"Alpha", "Beta", "Gamma"}
+    assert heat_of(astore, "Alpha") == 77
