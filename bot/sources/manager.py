@@ -88,6 +88,7 @@ class RefreshResult:
     commit: str | None = None
     swapped: bool = False
     report: IngestReport | None = None
+    busy: bool = False  # another process was refreshing it: nothing done, nothing recorded
 
 
 def backoff_seconds(failures: int, every: int) -> int:
@@ -248,7 +249,7 @@ class SourceManager:
             else:
                 commit, swapped, report = await self._refresh_git(source, root, allow_retire)
         except SourceBusy as exc:
-            return RefreshResult(source.name, source.kind, False, str(exc))
+            return RefreshResult(source.name, source.kind, False, str(exc), busy=True)
         except asyncio.CancelledError:
             raise
         except (SourceError, GitError) as exc:
@@ -302,9 +303,13 @@ class SourceManager:
         while True:
             wait = poll_seconds
             try:
-                for result in await self.refresh_due():
+                results = await self.refresh_due()
+                for result in results:
                     _log_result(result)
                 wait = await self.seconds_to_next(poll_seconds)
+                if any(result.busy for result in results):
+                    # still due, but another process is on it: look again later, not at once
+                    wait = max(wait, min(poll_seconds, RETRY_FIRST_SECONDS))
             except asyncio.CancelledError:
                 raise
             except Exception:  # e.g. the database is busy: try again later, keep the bot up

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.settings import Settings
-from bot.sources import SourceManager
+from bot.sources import RefreshResult, SourceManager
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
@@ -219,3 +222,36 @@ async def test_a_missing_local_folder_is_a_failure_that_retires_nothing(
     finally:
         astore.close()
         store.close()
+
+
+async def test_the_refresh_loop_waits_while_another_process_refreshes(
+    manager: SourceManager, astore: AsyncStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import fcntl
+    import os
+
+    folder = manager.folder(manager.get("site"))
+    folder.mkdir(parents=True)
+    fd = os.open(folder / "lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    attempts: list[bool] = []
+    real = manager.refresh
+
+    async def counting(name: str, **kwargs: bool) -> RefreshResult:
+        result = await real(name, **kwargs)
+        attempts.append(result.busy)
+        return result
+
+    monkeypatch.setattr(manager, "refresh", counting)
+    try:
+        task = asyncio.create_task(manager.run_forever(poll_seconds=0.2))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        os.close(fd)
+    assert 1 <= len(attempts) <= 4  # every 0.2 s, not in a tight loop
+    assert all(attempts)
+    assert get_state(astore.conn, "site") is None
