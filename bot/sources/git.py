@@ -9,8 +9,9 @@ maintained with the servers it talks to. dulwich supports shallow fetches but no
 clones or sparse checkouts; pygit2 needs libgit2 built to match.
 
 A token reaches git only through the child's environment: `GIT_CONFIG_COUNT`/`_KEY_0`/
-`_VALUE_0` set `http.extraHeader` to an `Authorization: Basic …` header, so it is neither in
-the command line (process listings) nor in the remote URL stored in `.git/config`.
+`_VALUE_0` set `http.<remote URL>.extraHeader` to an `Authorization: Basic …` header, so it is
+neither in the command line (process listings) nor in the remote URL stored in `.git/config`,
+and it is sent only to URLs below the remote's (not to another host a redirect points at).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class GitAuth:
 
     user: str
     token: str
+    scope: str = ""  # the remote URL the header is for ('' = every URL)
 
     def __repr__(self) -> str:  # never shows the token (e.g. in a traceback's locals)
         return f"GitAuth(user={self.user!r}, token=***)"
@@ -68,7 +70,8 @@ def git_env(auth: GitAuth | None, base: Mapping[str, str] | None = None) -> dict
     config = dict(_LOW_SPEED)
     if auth is not None:
         basic = base64.b64encode(f"{auth.user}:{auth.token}".encode()).decode("ascii")
-        config["http.extraHeader"] = f"Authorization: Basic {basic}"
+        key = f"http.{auth.scope}.extraHeader" if auth.scope else "http.extraHeader"
+        config[key] = f"Authorization: Basic {basic}"
     first = int(env["GIT_CONFIG_COUNT"]) if env.get("GIT_CONFIG_COUNT", "").isdigit() else 0
     env["GIT_CONFIG_COUNT"] = str(first + len(config))  # after the operator's own, if any
     for number, (key, value) in enumerate(config.items(), start=first):

@@ -111,7 +111,7 @@ def read_auth(source: SourceSettings, environ: Mapping[str, str]) -> GitAuth | N
         token = environ.get(source.token_env, "").strip()
         if not token:
             raise SourceError(f"environment variable {source.token_env} (token_env) is not set")
-        return GitAuth(source.token_user, token)
+        return GitAuth(source.token_user, token, remote_url(source.git or ""))
     if source.token_file:
         try:
             token = Path(source.token_file).read_text(encoding="utf-8").strip()
@@ -121,7 +121,7 @@ def read_auth(source: SourceSettings, environ: Mapping[str, str]) -> GitAuth | N
             ) from None
         if not token:
             raise SourceError(f"token_file {source.token_file} is empty")
-        return GitAuth(source.token_user, token)
+        return GitAuth(source.token_user, token, remote_url(source.git or ""))
     return None
 
 
