@@ -27,8 +27,8 @@ from bot.settings import (
     parse_weekdays,
     timezone_names,
 )
+from bot.store import source_state
 from bot.store.guilds import GuildState
-from bot.store.source_state import stale_sources
 
 REQUIRED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
 MAX_TOPICS = 25
@@ -362,7 +362,7 @@ class DigestCog(
     async def show(self, interaction: discord.Interaction[Any]) -> None:
         state = await self.context.store.guild(self._guild_id(interaction))
         name = interaction.guild.name if interaction.guild is not None else None
-        stale = await self.context.store.run(stale_sources, self.context.store.conn)
+        stale = await self.context.store.run(source_state.stale_sources, self.context.store.conn)
         configured = {source.name for source in self.context.settings.all_sources}
         failing = [(s.name, s.stale_since) for s in stale if s.name in configured]
         await interaction.response.send_message(
