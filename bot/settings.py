@@ -22,7 +22,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import platformdirs
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.core.models import WEEKDAYS
 from bot.core.ranking import RankingWeights
@@ -30,6 +37,7 @@ from bot.core.ranking import RankingWeights
 CHECKOUT_CONFIG = Path("config") / "newsbot.yaml"  # relative to the current directory
 PACKAGED_CONFIG = "default_config.yaml"  # package data of `bot`: the built-in defaults
 
+ARTICLES_SOURCE = "articles"  # the name of the source made of `articles_dir`
 _FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -185,6 +193,104 @@ class StartupSettings(_Section):
     retry_seconds: Annotated[float, Field(gt=0, le=600)] = 4.0
 
 
+_INTERVAL = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
+_INTERVAL_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MIN_REFRESH_SECONDS = 60
+
+
+def parse_interval(value: str) -> int:
+    """`30m`, `2h`, `1d`, `90s` as seconds (at least a minute), or ValueError with the reason."""
+    match = _INTERVAL.match(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not an interval: use a number and s, m, h or d (e.g. 30m, 2h)"
+        )
+    seconds = int(match[1]) * _INTERVAL_SECONDS[match[2]]
+    if seconds < MIN_REFRESH_SECONDS:
+        raise ValueError(f"{value!r} is too often: refresh at most once a minute")
+    return seconds
+
+
+class SourceSettings(_Section):
+    """One place articles come from: a local folder (`path`) or a Git repository (`git`).
+
+    For a Git source `path` is the folder inside the repository (default `_news`) and `every`
+    how often it is fetched; its token, if any, comes from `token_env` or `token_file`.
+    """
+
+    name: str
+    path: str | None = None
+    git: str | None = None
+    branch: str | None = None
+    every: str | None = None
+    token_env: str | None = None
+    token_file: str | None = None
+    token_user: str = "x-access-token"  # noqa: S105 - the user name sent with a token, not a secret
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _SOURCE_NAME.match(value):
+            raise ValueError(
+                f"source name {value!r} must be 1-64 letters, digits, '.', '_' or '-' "
+                "(it names a folder)"
+            )
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_interval(value)
+        return value
+
+    @model_validator(mode="after")
+    def _kind(self) -> SourceSettings:
+        where = f"source {self.name!r}"
+        if self.git is None:
+            if self.path is None:
+                raise ValueError(f"{where}: give either git: (a repository) or path: (a folder)")
+            extras = [k for k in ("branch", "every", "token_env", "token_file") if getattr(self, k)]
+            if extras:
+                verb = "applies" if len(extras) == 1 else "apply"
+                raise ValueError(
+                    f"{where}: {', '.join(extras)} {verb} only to a git: source (a local "
+                    "folder is re-scanned every ingest.rescan_seconds)"
+                )
+            return self
+        if not self.git.strip():
+            raise ValueError(f"{where}: git: is empty")
+        if re.match(r"^[a-z][a-z0-9+.-]*://[^/@]*@", self.git, re.IGNORECASE):
+            raise ValueError(
+                f"{where}: the git URL must not carry credentials; put the token in an "
+                "environment variable (token_env:) or a file (token_file:)"
+            )
+        if self.token_env and self.token_file:
+            raise ValueError(f"{where}: give token_env or token_file, not both")
+        inner = self.path if self.path is not None else "_news"
+        parts = Path(inner).parts
+        if Path(inner).is_absolute() or ".." in parts or inner.startswith("-"):
+            raise ValueError(
+                f"{where}: with git:, path: is the folder inside the repository (relative, e.g. "
+                f"_news), not {inner!r}; a local folder is a separate source with path: only"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "local" if self.git is None else "git"
+
+    @property
+    def inner_path(self) -> str:
+        """The folder inside the repository, without leading/trailing slashes ('' = root)."""
+        return (self.path if self.path is not None else "_news").strip("/").removeprefix("./")
+
+    @property
+    def every_seconds(self) -> int:
+        return parse_interval(self.every or "2h")
+
+
 class Settings(_Section):
     """The whole configuration. Paths are absolute once loaded."""
 
@@ -198,6 +304,9 @@ class Settings(_Section):
     delivery: DeliverySettings = DeliverySettings()
     retention: RetentionSettings = RetentionSettings()
     startup: StartupSettings = StartupSettings()
+    # Where articles come from besides `articles_dir` (which, when set or when no sources are
+    # listed, is one local source named "articles").
+    sources: tuple[SourceSettings, ...] = ()
 
     @field_validator("topic_colors")
     @classmethod
@@ -208,6 +317,33 @@ class Settings(_Section):
                     f"colour of topic {topic!r} must look like #1A2B3C, not {colour!r}"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Settings:
+        seen: set[str] = set()
+        for source in self.all_sources:
+            if source.name in seen:
+                raise ValueError(f"two sources are named {source.name!r}: names must be unique")
+            seen.add(source.name)
+        return self
+
+    @property
+    def all_sources(self) -> tuple[SourceSettings, ...]:
+        """Every source: the articles folder first (when one is set), then the listed sources."""
+        if self.articles_dir is None:
+            return self.sources
+        folder = SourceSettings(name=ARTICLES_SOURCE, path=str(self.articles_dir))
+        return (folder, *self.sources)
+
+    @property
+    def local_folders(self) -> list[Path]:
+        """The folders of the local sources (what a re-scan reads)."""
+        return [Path(s.path) for s in self.all_sources if s.git is None and s.path is not None]
+
+    @property
+    def sources_dir(self) -> Path:
+        """Where Git sources are checked out: the data folder, beside the database."""
+        return self.database.parent / "sources"
 
     @property
     def index_dir(self) -> Path:
@@ -236,7 +372,30 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind == "extra_forbidden":
         return f"{location}: unknown key (check its spelling; every key is in the README and bot/default_config.yaml)"
     message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{location}: {message} (got {error.get('input')!r})"
+    value = error.get("input")
+    if isinstance(value, dict | list | tuple) or location.startswith("sources"):
+        # whole sections are too long to echo, and a source entry may hold a credential
+        return f"{location}: {message}"
+    return f"{location}: {message} (got {value!r})"
+
+
+def _resolve_source_paths(raw: dict[str, Any], base: Path) -> None:
+    """Local source folders (and token files, and local repository paths) relative to the
+    config file's folder; a `sources` list becomes a tuple (strict validation)."""
+    sources = raw.get("sources")
+    if not isinstance(sources, list):
+        return
+    for entry in sources:
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("git") is None and isinstance(entry.get("path"), str):
+            entry["path"] = str((base / entry["path"]).resolve())
+        if isinstance(entry.get("token_file"), str):
+            entry["token_file"] = str((base / entry["token_file"]).resolve())
+        git = entry.get("git")
+        if isinstance(git, str) and not re.match(r"^[a-z][a-z0-9+.-]*://|^[^/:]+@[^:]+:", git):
+            entry["git"] = str((base / git).resolve())  # a local repository path
+    raw["sources"] = tuple(sources)
 
 
 def load_settings(
@@ -277,6 +436,7 @@ def load_settings(
     for key in ("articles_dir", "database"):
         if isinstance(raw.get(key), str):
             raw[key] = Path(raw[key])
+    _resolve_source_paths(raw, base)
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:

@@ -178,3 +178,68 @@ def test_bad_weekday_is_refused() -> None:
 def test_weekdays_round_trip_through_their_display_form(days: frozenset[int]) -> None:
     # what /digest show prints is what /digest schedule accepts, and means the same days
     assert parse_weekdays(format_weekdays(days)) == days
+
+
+def test_sources_local_and_git(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "sources:\n"
+        "  - name: ai\n    git: https://example.com/ai-news.git\n    branch: gh-pages\n"
+        "    every: 30m\n    token_env: AI_TOKEN\n"
+        "  - name: mine\n    path: pipeline/out\n"
+        "  - name: repo-on-disk\n    git: ../mirror\n    path: news/_news\n",
+    )
+    settings = load_settings(path, environ={})
+    ai, mine, disk = settings.all_sources  # no articles_dir set: only the listed sources
+    assert (ai.kind, ai.inner_path, ai.every_seconds, ai.branch) == (
+        "git",
+        "_news",
+        1800,
+        "gh-pages",
+    )
+    assert (mine.kind, mine.path) == ("local", str(tmp_path / "pipeline" / "out"))
+    assert disk.git == str(tmp_path.parent / "mirror")
+    assert disk.inner_path == "news/_news"
+    assert disk.every_seconds == 7200  # default 2 h
+    assert settings.local_folders == [tmp_path / "pipeline" / "out"]
+    with_folder = load_settings(path, environ={"NEWSBOT_ARTICLES_DIR": str(tmp_path)})
+    assert [s.name for s in with_folder.all_sources] == ["articles", "ai", "mine", "repo-on-disk"]
+
+
+def test_no_sources_means_the_articles_folder(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "articles_dir: news\n"), environ={})
+    (only,) = settings.all_sources
+    assert (only.name, only.kind, only.path) == ("articles", "local", str(tmp_path / "news"))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- name: a\n  path: x\n- name: a\n  path: y\n", "two sources are named 'a'"),
+        ("- name: articles\n  path: y\n", "two sources are named 'articles'"),
+        ("- name: a\n  git: https://h/r.git\n  every: soon\n", "'soon' is not an interval"),
+        ("- name: a\n  git: https://h/r.git\n  every: 10s\n", "too often"),
+        ("- name: a\n", "give either git: (a repository) or path: (a folder)"),
+        ("- name: a\n  path: x\n  every: 1h\n", "every applies only to a git: source"),
+        ("- name: a\n  git: https://h/r.git\n  path: /abs\n", "the folder inside the repository"),
+        ("- name: a b\n  path: x\n", "must be 1-64 letters"),
+        ("- name: a\n  git: https://h/r.git\n  token: abc\n", "unknown key"),
+        (
+            "- name: a\n  git: https://h/r.git\n  token_env: A\n  token_file: f\n",
+            "token_env or token_file, not both",
+        ),
+    ],
+)
+def test_bad_sources_are_refused_clearly(tmp_path: Path, text: str, message: str) -> None:
+    body = "articles_dir: news\nsources:\n" + "".join(f"  {line}\n" for line in text.splitlines())
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, body), environ={})
+    assert message in str(caught.value)
+
+
+def test_a_credential_in_a_git_url_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    body = "sources:\n  - name: a\n    git: https://bot:s3cr3t-t0ken@example.com/r.git\n"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, body), environ={})
+    assert "must not carry credentials" in str(caught.value)
+    assert "s3cr3t-t0ken" not in str(caught.value)

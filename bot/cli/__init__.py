@@ -29,6 +29,7 @@ COMMANDS = (
     "why",
     "topics",
     "check",
+    "sources",
     "sync_commands",
     "backup",
 )

@@ -28,7 +28,8 @@ def register(subparsers: Any) -> None:
         nargs="*",
         type=Path,
         metavar="DIR",
-        help="folders to scan (default: the configured articles folder)",
+        help="folders to scan (default: the configured local folders; Git sources are "
+        "refreshed with `newsbot sources refresh`)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
@@ -47,13 +48,19 @@ def report_json(report: IngestReport) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # by default the local folders (the articles folder, `path:` sources); Git sources are
+    # fetched and ingested by `newsbot sources refresh`
     dirs: list[Path] = list(args.dirs)
     if not dirs:
-        try:
-            dirs = [settings.require_articles_dir()]
-        except ArticlesDirError as exc:
-            err(f"newsbot ingest: {exc} (or name folders: newsbot ingest DIR…)")
-            return 1
+        if settings.articles_dir is not None or not settings.sources:
+            try:
+                settings.require_articles_dir()
+            except ArticlesDirError as exc:
+                err(f"newsbot ingest: {exc} (or name folders: newsbot ingest DIR…)")
+                return 1
+        dirs = settings.local_folders
+        if not dirs:
+            err("newsbot ingest: no local folders; Git sources are fetched by `newsbot sources refresh`")
     try:
         store = Store.open(settings.database)
     except StoreError as exc:

@@ -35,10 +35,10 @@ from bot.discord.scheduler import BotScheduler
 from bot.discord.startup import retry_unreachable
 from bot.search.index import SearchIndex
 from bot.settings import Settings
+from bot.sources import SourceManager
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
-from bot.store.ingest import ingest_folders
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,7 @@ class NewsBot(commands.AutoShardedBot):
         rescan: bool = True,
         background: bool = True,
         shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+        source_poll_seconds: float = 60.0,
         **options: Any,
     ) -> None:
         intents = discord.Intents.none()
@@ -144,6 +145,10 @@ class NewsBot(commands.AutoShardedBot):
         self.auto_sync = auto_sync
         self.shutdown_grace = shutdown_grace
         self.background = background
+        # the article sources: local folders re-scanned by the scheduler, Git repositories
+        # refreshed by an owned background task (started in setup_hook, cancelled in close)
+        self.sources = SourceManager(settings, store, index=index, clock=clock)
+        self.source_poll_seconds = source_poll_seconds
         self.pacer = Pacer(
             WindowLimiter(settings.delivery.max_requests_per_second), ChannelSpacer(5, 5.0)
         )
@@ -203,6 +208,7 @@ class NewsBot(commands.AutoShardedBot):
             await self.sync_commands_if_changed()
         if self.background:
             self.scheduler.start()
+            self.spawn(self.sources.run_forever(self.source_poll_seconds), "source refresh")
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync the global commands only when their definition changed since the last sync."""
@@ -227,24 +233,20 @@ class NewsBot(commands.AutoShardedBot):
     # -- background work --------------------------------------------------------------------
 
     async def rescan_articles(self) -> None:
-        if self.settings.articles_dir is None:  # `newsbot run` refuses to start without one
-            return
-        report = await self.store.run(
-            ingest_folders,
-            self.store.store,
-            self.index,
-            [self.settings.articles_dir],
-            max_file_bytes=self.settings.ingest.max_file_bytes,
-            now=self.clock(),
-        )
-        log.info(
-            "re-ingest: scanned=%d added=%d updated=%d retired=%d rejected=%d",
-            report.scanned,
-            report.added,
-            report.updated,
-            report.retired,
-            len(report.rejected),
-        )
+        """Re-scan the local folders (a failing one is recorded and reported, never raised)."""
+        for result in await self.sources.refresh_local():
+            report = result.report
+            if report is None:
+                continue
+            log.info(
+                "re-ingest %s: scanned=%d added=%d updated=%d retired=%d rejected=%d",
+                result.name,
+                report.scanned,
+                report.added,
+                report.updated,
+                report.retired,
+                len(report.rejected),
+            )
 
     async def prune(self) -> None:
         retention = self.settings.retention

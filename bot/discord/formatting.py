@@ -497,3 +497,20 @@ def why_message(
     if provider:
         embed["footer"] = {"text": provider}
     return _payload(None, [embed], silent=False)
+
+
+def stale_sources_text(stale: Sequence[tuple[str, datetime | None]], limit: int = 1024) -> str:
+    """One line per failing news source for `/digest show` (admins): "news source X stale
+    since <date> (<relative>)", or "never loaded" when it has not succeeded yet."""
+    lines = []
+    for name, since in stale:
+        label = escape_markdown(name)
+        if since is None:
+            lines.append(f"⚠️ news source {label} has not loaded yet")
+        else:
+            moment = since.astimezone(UTC)
+            lines.append(
+                f"⚠️ news source {label} stale since {moment:%Y-%m-%d %H:%M} UTC "
+                f"(<t:{int(moment.timestamp())}:R>)"
+            )
+    return fit("\n".join(lines), limit, markdown=False)

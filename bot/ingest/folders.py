@@ -86,6 +86,9 @@ def _is_article(name: str) -> bool:
     return _ARTICLE_NAME.match(name) is not None
 
 
+is_article_name = _is_article  # public: the sources check a new tree with the same rule
+
+
 def _list_folder(folder: str) -> tuple[Listing, list[str]]:
     """The folder's listing and the names of its subfolders (not hidden, not symlinks)."""
     names: list[str] = []

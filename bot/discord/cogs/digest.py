@@ -6,6 +6,8 @@ checks `manage_guild` again. Every bad value gets a clear ephemeral reply and ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ from bot.discord.cogs import CogContext, match_choices
 from bot.discord.cogs.news import TopicCache
 from bot.discord.cogs.paginator import message_kwargs
 from bot.discord.errors import NotAllowed, UserError
+from bot.discord.formatting import stale_sources_text
 from bot.settings import (
     check_timezone,
     format_weekdays,
@@ -24,6 +27,7 @@ from bot.settings import (
     parse_weekdays,
     timezone_names,
 )
+from bot.store import source_state
 from bot.store.guilds import GuildState
 
 REQUIRED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
@@ -34,8 +38,13 @@ def _perm_name(name: str) -> str:
     return name.replace("_", " ").title()
 
 
-def describe_state(state: GuildState, *, guild_name: str | None = None) -> dict[str, Any]:
-    """The `/digest show` status page as a message payload."""
+def describe_state(
+    state: GuildState,
+    *,
+    guild_name: str | None = None,
+    stale_sources: Sequence[tuple[str, datetime | None]] = (),
+) -> dict[str, Any]:
+    """The `/digest show` status page as a message payload (with the failing news sources)."""
     s = state.settings
     tz = ZoneInfo(s.timezone)
     if state.removed_at is not None:
@@ -86,6 +95,10 @@ def describe_state(state: GuildState, *, guild_name: str | None = None) -> dict[
             "inline": False,
         },
     ]
+    if stale_sources:
+        fields.insert(
+            1, {"name": "News sources", "value": stale_sources_text(stale_sources), "inline": False}
+        )
     title = "News digest" + (f" — {guild_name}"[:200] if guild_name else "")
     return {"embeds": [{"title": title, "fields": fields}]}
 
@@ -349,8 +362,12 @@ class DigestCog(
     async def show(self, interaction: discord.Interaction[Any]) -> None:
         state = await self.context.store.guild(self._guild_id(interaction))
         name = interaction.guild.name if interaction.guild is not None else None
+        stale = await self.context.store.run(source_state.stale_sources, self.context.store.conn)
+        configured = {source.name for source in self.context.settings.all_sources}
+        failing = [(s.name, s.stale_since) for s in stale if s.name in configured]
         await interaction.response.send_message(
-            **message_kwargs(describe_state(state, guild_name=name)), ephemeral=True
+            **message_kwargs(describe_state(state, guild_name=name, stale_sources=failing)),
+            ephemeral=True,
         )
 
 
