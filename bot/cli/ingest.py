@@ -60,7 +60,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 return 1
         dirs = settings.local_folders
         if not dirs:
-            err("newsbot ingest: no local folders; Git sources are fetched by `newsbot sources refresh`")
+            err(
+                "newsbot ingest: no local folders; Git sources are fetched by `newsbot sources refresh`"
+            )
     try:
         store = Store.open(settings.database)
     except StoreError as exc:
