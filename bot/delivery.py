@@ -464,12 +464,15 @@ class Deliverer:
         if not (perms.view_channel and perms.send_messages):
             return
         try:
-            async with self.pacer.message(channel.id):
+            async with (
+                self.pacer.message(channel.id),
+                asyncio.timeout(self.settings.delivery.request_timeout_seconds),
+            ):
                 await channel.send(
                     f"News digest stopped: {reason}.",
                     allowed_mentions=discord.AllowedMentions.none(),
                 )
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, TimeoutError, aiohttp.ClientError) as exc:
             log.info("could not tell guild %s why its digest stopped: %s", guild_id, _short(exc))
 
     def _log(
