@@ -149,9 +149,11 @@ def describe_refusal(exc: discord.HTTPException) -> str | None:
 
 
 def retry_after_seconds(exc: discord.HTTPException) -> float | None:
-    """How long Discord asked us to wait (429, some 5xx), from the answer's headers, if it said."""
+    """How long Discord asked us to wait, from the answer's headers, if it said: a 429's bucket
+    reset (precise) or its `Retry-After` (whole seconds); a 5xx's `Retry-After` (e.g. a 503)."""
     headers = getattr(exc.response, "headers", None) or {}
-    for name in ("X-RateLimit-Reset-After", "Retry-After"):
+    names = ("X-RateLimit-Reset-After", "Retry-After") if exc.status == 429 else ("Retry-After",)
+    for name in names:
         value = headers.get(name)
         if value is None:
             continue

@@ -306,3 +306,27 @@ async def test_a_hanging_post_does_not_hold_up_other_servers(
         report = await asyncio.wait_for(tick, 60)
         assert sorted(o.outcome for o in report.outcomes) == ["sent"] * 4
     assert_each_got_one_digest(fake_discord, channels)
+
+
+async def test_429_and_503_are_retried_after_retry_after_with_the_same_nonce(
+    tmp_path: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+) -> None:
+    channels = servers(fake_discord, 2)
+    limited, unavailable = (f"/channels/{c.id}/messages" for c in channels)
+    async with bot_with_servers(tmp_path, fake_discord, channels, post_timeout=15) as (bot, clock):
+        # a 429 discord.py does not retry by itself (no Via header), and a 503 it does not retry
+        fake_discord.fail("POST", limited, status=429, via=False, retry_after=0.4)
+        fake_discord.fail("POST", unavailable, status=503)
+        clock.now = DUE
+        report = await asyncio.wait_for(bot.scheduler.tick(), 60)
+        assert sorted(o.outcome for o in report.outcomes) == ["sent"] * 2
+        assert bot.deliverer.stats.retries == 2
+    assert_each_got_one_digest(fake_discord, channels)
+    posts = fake_discord.requests_to("POST", MESSAGES)
+    refused, retried = [r for r in posts if r.path == limited][:2]
+    assert (refused.status, retried.status) == (429, 200)
+    assert retried.body["nonce"] == refused.body["nonce"]
+    assert retried.at - refused.at >= 0.4  # not before the retry_after Discord asked for
+    failed, again = [r for r in posts if r.path == unavailable][:2]
+    assert (failed.status, again.status) == (503, 200)
+    assert again.body["nonce"] == failed.body["nonce"]
