@@ -97,6 +97,7 @@ class BotScheduler:
         self.prune = prune
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
+        self._running_tick: asyncio.Task[object] | None = None
         self._accepting = True
 
     @property
@@ -140,7 +141,8 @@ class BotScheduler:
             self._scheduler.pause()
 
     async def drain(self, grace_seconds: float) -> bool:
-        """Wait up to `grace_seconds` for a running tick to finish; False if it did not."""
+        """Wait up to `grace_seconds` for a running tick to finish; False if it did not, after
+        stopping it (what it had not finished stays pending or claimed in the store)."""
         try:
             async with asyncio.timeout(grace_seconds):
                 async with self._tick_lock:
@@ -150,6 +152,10 @@ class BotScheduler:
                 "shutdown: digests in flight or queued were left pending or claimed; "
                 "they are delivered at the next start"
             )
+            running = self._running_tick
+            if running is not None and not running.done():
+                running.cancel()
+                await asyncio.wait({running}, timeout=grace_seconds + 1.0)
             return False
 
     def shutdown(self) -> None:
@@ -159,18 +165,26 @@ class BotScheduler:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
 
+    def _shutting_down(self) -> bool:
+        return not self._accepting
+
     async def tick(self) -> TickReport:
         """Resume interrupted runs, then claim and deliver every due server."""
         if not self._accepting:
             return TickReport(0, 0, ())
         async with self._tick_lock:
+            self._running_tick = asyncio.current_task()
             try:
                 return await self._tick()
             except asyncio.CancelledError:
-                raise
+                if not self._shutting_down():
+                    raise
+                return TickReport(0, 0, ())  # stopped by shutdown: an expected end, not an error
             except Exception:
                 log.exception("scheduler tick failed")
                 return TickReport(0, 0, ())
+            finally:
+                self._running_tick = None
 
     async def _tick(self) -> TickReport:
         resumed = await self.deliverer.resume_pending()
