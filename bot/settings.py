@@ -180,6 +180,7 @@ class DigestDefaults(_Section):
 class DeliverySettings(_Section):
     max_requests_per_second: Annotated[int, Field(ge=1, le=49)] = 48
     retries: Annotated[int, Field(ge=0, le=10)] = 4
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
 
 
 class RetentionSettings(_Section):

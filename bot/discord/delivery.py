@@ -1,10 +1,14 @@
 """Posting digests: compose, format, post with a nonce per message, record in the ledger.
 
-Exactly-once across crashes: a run and a `pending` ledger row per article are written before the
-first post; each message is marked sent after Discord accepted it. An interrupted run is resumed
-with the same payloads and the same nonces, which Discord de-duplicates (`enforce_nonce`).
-Errors are classified: 5xx and timeouts are retried with back-off; 403/404 stop the server's digest
-with a reason an admin can read in `/digest show`, without touching other servers.
+Exactly-once across crashes: a scheduled run is claimed in the store before anything else (see
+`guilds.claim_due`); a run and a `pending` ledger row per article are written before the first
+post, in the transaction that deletes the claim; each message is marked sent after Discord accepted
+it. A claim left behind is delivered at the next tick; an interrupted run is resumed with the same
+payloads and the same nonces, which Discord de-duplicates (`enforce_nonce`).
+Errors are classified: 5xx, 429 and timeouts (a post gets `delivery.request_timeout_seconds`) are
+retried with the same nonce after an exponential back-off with jitter, never sooner than Discord's
+`retry_after`; 403/404 stop the server's digest with a reason an admin can read in `/digest show`,
+without touching other servers.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ import asyncio
 import base64
 import hashlib
 import logging
+import random
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import discord
@@ -30,12 +34,25 @@ from bot.discord.formatting import article_link, digest_messages
 from bot.discord.pacing import Pacer
 from bot.settings import Settings
 from bot.store.async_store import AsyncStore
-from bot.store.guilds import GuildState
+from bot.store.guilds import GuildState, scheduled_run_key
 from bot.store.ledger import DigestRun, RunKind
+
+__all__ = [
+    "Deliverer",
+    "DeliveryStats",
+    "DueRun",
+    "RateLimitCounter",
+    "RunOutcome",
+    "message_nonce",
+    "retry_after_seconds",
+    "retry_wait",
+    "scheduled_run_key",
+]
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Sleep = Callable[[float], Awaitable[None]]
 Outcome = Literal["sent", "empty", "already-done", "failing", "failed", "skipped"]
 
 #: Discord error codes that mean "this channel is not ours to post in" (never retried).
@@ -45,11 +62,10 @@ UNKNOWN_CHANNEL = 10003
 
 SUPPRESS_NOTIFICATIONS = 1 << 12
 
-
-def scheduled_run_key(guild_id: int, channel_id: int, scheduled_for: datetime, tz: str) -> str:
-    """The identity of a scheduled run: (guild, channel, local date of the scheduled time)."""
-    local_date = scheduled_for.astimezone(ZoneInfo(tz)).date().isoformat()
-    return f"s:{guild_id}:{channel_id}:{local_date}"
+#: The longest wait between two attempts of one message; a longer `retry_after` gives up for now
+#: (the run stays pending and a later tick resumes it).
+MAX_RETRY_WAIT_SECONDS = 60.0
+JITTER = 0.25  # a wait is stretched by up to this fraction, so retries of a burst spread out
 
 
 def manual_run_key(guild_id: int, channel_id: int) -> str:
@@ -91,6 +107,7 @@ class DeliveryStats:
     messages_sent: int = 0
     retries: int = 0
     rate_limited: int = 0
+    timeouts: int = 0
     failing_guilds: set[int] = field(default_factory=set)
 
 
@@ -129,6 +146,34 @@ def describe_refusal(exc: discord.HTTPException) -> str | None:
             "Embed Links there); fix the permissions or pick another channel with /digest channel"
         )
     return None
+
+
+def retry_after_seconds(exc: discord.HTTPException) -> float | None:
+    """How long Discord asked us to wait, from the answer's headers, if it said: a 429's bucket
+    reset (precise) or its `Retry-After` (whole seconds); a 5xx's `Retry-After` (e.g. a 503)."""
+    headers = getattr(exc.response, "headers", None) or {}
+    names = ("X-RateLimit-Reset-After", "Retry-After") if exc.status == 429 else ("Retry-After",)
+    for name in names:
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value)
+        except ValueError:
+            continue
+        if seconds >= 0:
+            return seconds
+    return None
+
+
+def retry_wait(
+    attempt: int, base_seconds: float, retry_after: float | None, rng: random.Random
+) -> float:
+    """The wait before attempt `attempt + 1`: exponential back-off or Discord's `retry_after`,
+    whichever is longer, stretched by a random jitter of up to `JITTER` (never shorter)."""
+    backoff = min(base_seconds * 2.0**attempt, MAX_RETRY_WAIT_SECONDS)
+    wait = max(backoff, retry_after or 0.0)
+    return wait * (1.0 + rng.uniform(0.0, JITTER))
 
 
 def payload_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
@@ -170,6 +215,8 @@ class Deliverer:
         clock: Clock,
         retry_base_seconds: float = 1.0,
         concurrency: int = 64,
+        rng: random.Random | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.client = client
         self.store = store
@@ -177,6 +224,8 @@ class Deliverer:
         self.pacer = pacer
         self.clock = clock
         self.retry_base_seconds = retry_base_seconds
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.sleep = sleep
         self.stats = DeliveryStats()
         self._slots = asyncio.Semaphore(concurrency)
         self._channel_locks: dict[int, asyncio.Lock] = {}
@@ -236,21 +285,31 @@ class Deliverer:
         return (await self.deliver_due([due]))[0]
 
     async def resume_pending(self) -> list[RunOutcome]:
-        """Finish runs interrupted by a crash or a shutdown, with their original nonces."""
-        outcomes = []
-        for stale in await self.store.pending_runs():
-            async with self._lock(stale.channel_id):
+        """Finish runs interrupted by a crash or a shutdown, with their original nonces (runs of
+        different channels concurrently, within the delivery slots)."""
+        stale = await self.store.pending_runs()
+        resumed = await asyncio.gather(*(self._resume(run) for run in stale))
+        return [outcome for outcome in resumed if outcome is not None]
+
+    async def _resume(self, stale: DigestRun) -> RunOutcome | None:
+        try:
+            async with self._slots, self._lock(stale.channel_id):
                 run = await self.store.get_run(stale.run_key)  # another delivery may have ended it
                 if run is None or run.status != "pending":
-                    continue
+                    return None
                 state = await self.store.guild(run.guild_id)
                 if state.removed_at is not None or state.failing_reason is not None:
                     await self.store.finish_run(
                         run.run_key, "failed", "abandoned: server gone or failing", now=self.clock()
                     )
-                    continue
-                outcomes.append(await self._post_run(state, run))
-        return outcomes
+                    return None
+                return await self._post_run(state, run)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("resuming run %s failed unexpectedly", stale.run_key)
+            self.stats.deliveries_failed += 1
+            return RunOutcome(stale.guild_id, stale.channel_id, stale.run_key, "failed")
 
     async def _guarded(self, due: DueRun, pool: CandidatePool, now: datetime) -> RunOutcome:
         guild_id = due.state.settings.guild_id
@@ -271,6 +330,8 @@ class Deliverer:
         if channel_id is None:
             return RunOutcome(guild_id, None, due.run_key, "skipped", detail="no channel")
         existing = await self.store.get_run(due.run_key)
+        if existing is not None:
+            await self.store.drop_claim(due.run_key)  # recorded already: the claim is spent
         if existing is not None and existing.status != "pending":
             return RunOutcome(guild_id, channel_id, due.run_key, "already-done")
         if existing is None:
@@ -360,13 +421,19 @@ class Deliverer:
     async def _send(
         self, channel: discord.PartialMessageable, run: DigestRun, index: int
     ) -> discord.Message:
+        """Post message `index` of a run: each attempt bounded in time, every attempt with the
+        same nonce, so a post that reached Discord before its answer was lost is not duplicated."""
         kwargs = payload_kwargs(run.payloads[index])
         nonce = message_nonce(run.run_key, index)
-        attempts = self.settings.delivery.retries + 1
+        delivery = self.settings.delivery
+        attempts = delivery.retries + 1
         for attempt in range(attempts):
+            retry_after: float | None = None
             try:
                 async with self.pacer.message(run.channel_id):
-                    return await channel.send(nonce=nonce, **kwargs)
+                    # discord.py sets no timeout of its own (aiohttp waits up to 300 s)
+                    async with asyncio.timeout(delivery.request_timeout_seconds):
+                        return await channel.send(nonce=nonce, **kwargs)
             except discord.HTTPException as exc:
                 reason = describe_refusal(exc)
                 if reason is not None:
@@ -375,13 +442,18 @@ class Deliverer:
                     self.stats.rate_limited += 1
                 elif exc.status < 500:
                     raise
+                retry_after = retry_after_seconds(exc)
+                if attempt + 1 >= attempts or (retry_after or 0.0) > MAX_RETRY_WAIT_SECONDS:
+                    raise
+            except TimeoutError:
+                self.stats.timeouts += 1
                 if attempt + 1 >= attempts:
                     raise
-            except (TimeoutError, aiohttp.ClientError):
+            except aiohttp.ClientError:
                 if attempt + 1 >= attempts:
                     raise
             self.stats.retries += 1
-            await asyncio.sleep(self.retry_base_seconds * 2**attempt)
+            await self.sleep(retry_wait(attempt, self.retry_base_seconds, retry_after, self.rng))
         raise AssertionError("unreachable: the loop returns or raises")
 
     async def _tell_server(self, guild_id: int, reason: str) -> None:
@@ -394,12 +466,15 @@ class Deliverer:
         if not (perms.view_channel and perms.send_messages):
             return
         try:
-            async with self.pacer.message(channel.id):
+            async with (
+                self.pacer.message(channel.id),
+                asyncio.timeout(self.settings.delivery.request_timeout_seconds),
+            ):
                 await channel.send(
                     f"News digest stopped: {reason}.",
                     allowed_mentions=discord.AllowedMentions.none(),
                 )
-        except discord.HTTPException as exc:
+        except (discord.HTTPException, TimeoutError, aiohttp.ClientError) as exc:
             log.info("could not tell guild %s why its digest stopped: %s", guild_id, _short(exc))
 
     def _log(

@@ -1,9 +1,11 @@
 """The bot's background work: one ticker that runs due digests, re-ingest, pruning.
 
-One APScheduler 3 `AsyncIOScheduler` job (the ticker) claims due servers from the store, whose
-next run is stored before anything is delivered; runs are keyed by (guild, channel, local date),
-so a repeated autumn hour or a restart never posts twice. A run missed while the bot was down is
-caught up within `schedule.catch_up_minutes`, otherwise skipped to its next occurrence.
+One APScheduler 3 `AsyncIOScheduler` job (the ticker) claims due servers from the store: each
+server's next run and a claim row are stored in one transaction before anything is delivered, and
+runs are keyed by (guild, channel, local date), so a repeated autumn hour or a restart never posts
+twice. Each tick first finishes what an earlier process left: pending runs (same nonces) and claims
+never started (a crash, or a shutdown whose drain time ran out). A run missed while the bot was
+down is caught up within `schedule.catch_up_minutes`, otherwise skipped to its next occurrence.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.schedule import next_run_after
-from bot.discord.delivery import Deliverer, DueRun, RunOutcome, scheduled_run_key
+from bot.discord.delivery import Deliverer, DueRun, RunOutcome
 from bot.store.async_store import AsyncStore
-from bot.store.guilds import GuildState
+from bot.store.guilds import Claim
 
-__all__ = ["BotScheduler", "TickReport", "next_run_after", "plan_due"]
+__all__ = ["BotScheduler", "Skipped", "TickReport", "next_run_after", "plan_due"]
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +39,36 @@ class TickReport:
     outcomes: tuple[RunOutcome, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A claim that will not be delivered, and why."""
+
+    claim: Claim
+    reason: Literal["late", "changed"]  # beyond the catch-up grace / the server's digest changed
+
+
 def plan_due(
-    claimed: list[tuple[GuildState, datetime]], *, now: datetime, catch_up_minutes: int
-) -> tuple[list[DueRun], list[tuple[GuildState, datetime]]]:
-    """Split claimed servers into runs to deliver now and runs missed beyond the catch-up grace."""
+    claims: list[Claim], *, now: datetime, catch_up_minutes: int
+) -> tuple[list[DueRun], list[Skipped]]:
+    """Split claims into runs to deliver now and runs skipped: missed beyond the catch-up grace,
+    or claimed by an earlier process for a server whose digest has since stopped or moved to
+    another channel. A run claimed twice (an earlier claim and this tick's) is delivered once."""
     grace = timedelta(minutes=catch_up_minutes)
     due: list[DueRun] = []
-    missed: list[tuple[GuildState, datetime]] = []
-    for state, scheduled_for in claimed:
-        channel_id = state.settings.channel_id
-        if channel_id is None or now - scheduled_for > grace:
-            missed.append((state, scheduled_for))
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for claim in claims:
+        if claim.run_key in seen:
             continue
-        key = scheduled_run_key(
-            state.settings.guild_id, channel_id, scheduled_for, state.settings.timezone
-        )
-        due.append(DueRun(state, key, "scheduled"))
-    return due, missed
+        seen.add(claim.run_key)
+        state = claim.state
+        if not state.scheduled or state.settings.channel_id != claim.channel_id:
+            skipped.append(Skipped(claim, "changed"))
+        elif now - claim.scheduled_for > grace:
+            skipped.append(Skipped(claim, "late"))
+        else:
+            due.append(DueRun(state, claim.run_key, "scheduled"))
+    return due, skipped
 
 
 class BotScheduler:
@@ -82,6 +98,7 @@ class BotScheduler:
         self.prune = prune
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
+        self._running_tick: asyncio.Task[object] | None = None
         self._accepting = True
 
     @property
@@ -125,13 +142,21 @@ class BotScheduler:
             self._scheduler.pause()
 
     async def drain(self, grace_seconds: float) -> bool:
-        """Wait up to `grace_seconds` for a running tick to finish; False if it did not."""
+        """Wait up to `grace_seconds` for a running tick to finish; False if it did not, after
+        stopping it (what it had not finished stays pending or claimed in the store)."""
         try:
             async with asyncio.timeout(grace_seconds):
                 async with self._tick_lock:
                     return True
         except TimeoutError:
-            log.warning("shutdown: in-flight digests left pending; they resume at the next start")
+            log.warning(
+                "shutdown: digests in flight or queued were left pending or claimed; "
+                "they are delivered at the next start"
+            )
+            running = self._running_tick
+            if running is not None and not running.done():
+                running.cancel()
+                await asyncio.wait({running}, timeout=grace_seconds + 1.0)
             return False
 
     def shutdown(self) -> None:
@@ -141,50 +166,73 @@ class BotScheduler:
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
 
+    def _shutting_down(self) -> bool:
+        return not self._accepting
+
     async def tick(self) -> TickReport:
         """Resume interrupted runs, then claim and deliver every due server."""
         if not self._accepting:
             return TickReport(0, 0, ())
         async with self._tick_lock:
+            self._running_tick = asyncio.current_task()
             try:
                 return await self._tick()
             except asyncio.CancelledError:
-                raise
+                if not self._shutting_down():
+                    raise
+                return TickReport(0, 0, ())  # stopped by shutdown: an expected end, not an error
             except Exception:
                 log.exception("scheduler tick failed")
                 return TickReport(0, 0, ())
+            finally:
+                self._running_tick = None
 
     async def _tick(self) -> TickReport:
         resumed = await self.deliverer.resume_pending()
+        left = await self.store.open_claims()  # claimed earlier, never started (crash, shutdown)
         now = self.clock()
         claimed = await self.store.claim_due(now)
-        due, missed = plan_due(claimed, now=now, catch_up_minutes=self.catch_up_minutes)
-        for state, scheduled_for in missed:
-            log.info(
-                "guild %s: run of %s missed beyond the catch-up grace; next at %s",
-                state.settings.guild_id,
-                scheduled_for.isoformat(),
-                state.next_run_at.isoformat() if state.next_run_at else "never",
-            )
-            await self.store.record_result(
-                state.settings.guild_id,
-                f"skipped the run of {scheduled_for:%Y-%m-%d %H:%M} UTC (the bot was offline)",
-            )
+        due, skipped = plan_due([*left, *claimed], now=now, catch_up_minutes=self.catch_up_minutes)
+        for skip in skipped:
+            await self._skip(skip)
         outcomes = await self.deliverer.deliver_due(due)
-        if due or resumed:
+        if due or resumed or skipped:
             stats = self.deliverer.stats
             log.info(
-                "tick due=%d skipped=%d resumed=%d deliveries_ok=%d deliveries_failed=%d "
-                "rate_limited=%d failing_guilds=%d",
+                "tick due=%d skipped=%d resumed=%d recovered=%d deliveries_ok=%d "
+                "deliveries_failed=%d rate_limited=%d timeouts=%d failing_guilds=%d",
                 len(due),
-                len(missed),
+                len(skipped),
                 len(resumed),
+                len({c.run_key for c in left} & {run.run_key for run in due}),
                 stats.deliveries_ok,
                 stats.deliveries_failed,
                 stats.rate_limited,
+                stats.timeouts,
                 len(stats.failing_guilds),
             )
-        return TickReport(len(due), len(missed), tuple(resumed + outcomes))
+        return TickReport(len(due), len(skipped), tuple(resumed + outcomes))
+
+    async def _skip(self, skip: Skipped) -> None:
+        claim = skip.claim
+        guild_id = claim.state.settings.guild_id
+        await self.store.drop_claim(claim.run_key)
+        if skip.reason == "changed":
+            log.info(
+                "guild %s: claimed run %s dropped: its digest changed", guild_id, claim.run_key
+            )
+            return
+        upcoming = claim.state.next_run_at
+        log.info(
+            "guild %s: run of %s missed beyond the catch-up grace; next at %s",
+            guild_id,
+            claim.scheduled_for.isoformat(),
+            upcoming.isoformat() if upcoming else "never",
+        )
+        await self.store.record_result(
+            guild_id,
+            f"skipped the run of {claim.scheduled_for:%Y-%m-%d %H:%M} UTC (the bot was offline)",
+        )
 
     def _safe(self, job: Job, name: str) -> Job:
         async def run() -> None:

@@ -67,8 +67,14 @@ class AsyncStore:
             guilds.update_settings, self.conn, guild_id, changes, self.defaults, now=now
         )
 
-    async def claim_due(self, now: datetime) -> list[tuple[GuildState, datetime]]:
+    async def claim_due(self, now: datetime) -> list[guilds.Claim]:
         return await self.run(guilds.claim_due, self.conn, self.defaults, now=now)
+
+    async def open_claims(self) -> list[guilds.Claim]:
+        return await self.run(guilds.open_claims, self.conn, self.defaults)
+
+    async def drop_claim(self, run_key: str) -> None:
+        await self.run(guilds.drop_claim, self.conn, run_key)
 
     async def set_removed(self, guild_id: int, removed: bool, *, now: datetime) -> None:
         await self.run(guilds.set_removed, self.conn, guild_id, removed, self.defaults, now=now)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from bot.core.models import GuildSettings
 from bot.core.schedule import next_run_after
@@ -243,21 +244,40 @@ def _reschedule(
     return replace(state, next_run_at=upcoming)
 
 
+def scheduled_run_key(guild_id: int, channel_id: int, scheduled_for: datetime, tz: str) -> str:
+    """The identity of a scheduled run: (guild, channel, local date of the scheduled time)."""
+    local_date = scheduled_for.astimezone(ZoneInfo(tz)).date().isoformat()
+    return f"s:{guild_id}:{channel_id}:{local_date}"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A scheduled run the ticker took: to be delivered, or skipped with a reason."""
+
+    run_key: str
+    state: GuildState  # the server as it is now (its next run already moved on)
+    channel_id: int  # the channel the run was claimed for
+    scheduled_for: datetime
+
+
 def claim_due(
     conn: sqlite3.Connection, defaults: GuildDefaults, *, now: datetime, limit: int = 10_000
-) -> list[tuple[GuildState, datetime]]:
-    """Servers whose run is due, each with the time it was scheduled for.
+) -> list[Claim]:
+    """Claim the servers whose run is due, each with the time it was scheduled for.
 
-    Their next run is computed and stored in the same transaction, before anything is delivered,
-    so a crash or restart never runs the same occurrence twice nor loses the next one.
+    In one transaction, each server's next run is moved on and a claim row is written. The claim
+    stays until the run is recorded (`ledger.start_run` / `record_empty_run` delete it in their own
+    transaction), so a crash never runs the same occurrence twice, never loses the next one, and
+    never loses this one: `open_claims` finds what a crash left behind.
     """
-    claimed: list[tuple[GuildState, datetime]] = []
+    claimed: list[Claim] = []
+    stamp = to_ts(now)
     with transaction(conn):
         rows = conn.execute(
             f"SELECT {_COLUMNS} FROM guilds WHERE next_run_at IS NOT NULL AND next_run_at <= ? "  # noqa: S608 - constant column list
             "AND removed_at IS NULL AND failing_reason IS NULL AND paused = 0 "
             "ORDER BY next_run_at, guild_id LIMIT ?",
-            (to_ts(now), limit),
+            (stamp, limit),
         ).fetchall()
         for row in rows:
             state = _state(row, defaults)
@@ -267,8 +287,44 @@ def claim_due(
                 "UPDATE guilds SET next_run_at = ? WHERE guild_id = ?",
                 (None if upcoming is None else to_ts(upcoming), state.settings.guild_id),
             )
-            claimed.append((replace(state, next_run_at=upcoming), scheduled_for))
+            channel_id = state.settings.channel_id
+            if channel_id is None:  # not active: nothing to deliver (next_run_at is now NULL)
+                continue
+            key = scheduled_run_key(
+                state.settings.guild_id, channel_id, scheduled_for, state.settings.timezone
+            )
+            conn.execute(
+                "INSERT INTO digest_claims (run_key, guild_id, channel_id, scheduled_for, "
+                "claimed_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING",
+                (key, state.settings.guild_id, channel_id, to_ts(scheduled_for), stamp),
+            )
+            claimed.append(
+                Claim(key, replace(state, next_run_at=upcoming), channel_id, scheduled_for)
+            )
     return claimed
+
+
+def open_claims(conn: sqlite3.Connection, defaults: GuildDefaults) -> list[Claim]:
+    """Claims never recorded as a run (the process died or stopped first), oldest first."""
+    rows = conn.execute(
+        "SELECT run_key, guild_id, channel_id, scheduled_for FROM digest_claims "
+        "ORDER BY scheduled_for, run_key"
+    ).fetchall()
+    return [
+        Claim(
+            run_key=str(key),
+            state=get_guild(conn, int(guild_id), defaults),
+            channel_id=int(channel_id),
+            scheduled_for=from_ts(scheduled) or datetime.min.replace(tzinfo=UTC),
+        )
+        for key, guild_id, channel_id, scheduled in rows
+    ]
+
+
+def drop_claim(conn: sqlite3.Connection, run_key: str) -> None:
+    """Forget a claim: its run was recorded, found done, or skipped."""
+    with transaction(conn):
+        conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run_key,))
 
 
 def record_result(

@@ -1,9 +1,11 @@
 """Digest runs and the delivery ledger: what was posted where, so nothing is posted twice.
 
-A run is written with its exact message bodies and a `pending` ledger row per article before the
-first post; each message is marked sent after Discord accepted it. A crash in between leaves the run
-pending: it is resumed with the same nonces (Discord returns the first message instead of posting
-again), so an article is neither lost nor duplicated.
+A scheduled run starts as a claim (`guilds.claim_due`). It is then written with its exact message
+bodies and a `pending` ledger row per article before the first post, in the transaction that deletes
+its claim; each message is marked sent after Discord accepted it. A crash before that leaves the
+claim, a crash after it leaves the run pending: both are delivered at the next tick, the pending run
+with the same nonces (Discord returns the first message instead of posting again), so an article is
+neither lost nor duplicated.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ def start_run(
     """Record a new run with its messages and a pending ledger row per article (one transaction).
 
     An article already in the channel's ledger is left alone (the unique key forbids a repost).
+    The run's claim, if any, is deleted in the same transaction: the pending run replaces it.
     """
     stamp = to_ts(now)
     with transaction(conn):
@@ -143,6 +146,7 @@ def start_run(
                 for article_id, index in article_messages.items()
             ],
         )
+        conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run.run_key,))
     stored = get_run(conn, run.run_key)
     if stored is None:
         raise RuntimeError(f"run {run.run_key} vanished right after it was written")
@@ -186,7 +190,9 @@ def finish_run(
 def record_empty_run(
     conn: sqlite3.Connection, run: DigestRun, result: str, *, now: datetime
 ) -> None:
-    """A run that found nothing new: remembered so the same local date is not tried again."""
+    """A run that found nothing new: remembered so the same local date is not tried again.
+
+    Its claim, if any, is deleted in the same transaction."""
     with transaction(conn):
         conn.execute(
             f"INSERT INTO digest_runs ({_RUN_COLUMNS}, finished_at) "  # noqa: S608 - constant
@@ -204,6 +210,7 @@ def record_empty_run(
                 to_ts(now),
             ),
         )
+        conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run.run_key,))
 
 
 def last_runs(conn: sqlite3.Connection, guild_id: int, limit: int = 5) -> list[DigestRun]:

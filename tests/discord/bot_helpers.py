@@ -6,6 +6,7 @@ messageable that posts); it de-duplicates by nonce like Discord does with `enfor
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,8 +43,10 @@ def put_articles(store: Store, articles: list[Article]) -> None:
             store.put_article(item, source_path=f"/x/{item.id}.md", source_digest=item.title)
 
 
-def http_error(status: int, code: int, message: str = "error") -> discord.HTTPException:
-    response = SimpleNamespace(status=status, reason=message)
+def http_error(
+    status: int, code: int, message: str = "error", headers: dict[str, str] | None = None
+) -> discord.HTTPException:
+    response = SimpleNamespace(status=status, reason=message, headers=headers or {})
     kinds: dict[int, type[discord.HTTPException]] = {
         403: discord.Forbidden,
         404: discord.NotFound,
@@ -70,6 +73,9 @@ class RecordingClient:
     fail_after_post: set[int] = field(
         default_factory=set
     )  # message numbers that "crash" after posting
+    hold: asyncio.Event | None = None  # when set to an unset event, posts wait for it (a hang)
+    waiting: int = 0  # posts currently held
+    lose_answers: int = 0  # the next posts are accepted, then their answer never comes
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     _calls: int = 0
 
@@ -89,6 +95,12 @@ class RecordingChannel:
     id: int
 
     async def send(self, *, nonce: str | int | None = None, **kwargs: Any) -> Any:
+        if self.client.hold is not None and not self.client.hold.is_set():
+            self.client.waiting += 1
+            try:
+                await self.client.hold.wait()
+            finally:
+                self.client.waiting -= 1
         if self.id in self.client.refuse:
             raise self.client.refuse[self.id]
         if self.client.transient:
@@ -101,4 +113,7 @@ class RecordingChannel:
         self.client.posted.append(posted)
         if self.client._calls in self.client.fail_after_post:
             raise ConnectionResetError("killed right after Discord accepted the message")
+        if self.client.lose_answers > 0:
+            self.client.lose_answers -= 1
+            await asyncio.Event().wait()  # posted, but no answer: only a timeout ends this
         return SimpleNamespace(id=posted.message_id)

@@ -13,10 +13,12 @@ from bot.store.guilds import (
     claim_due,
     get_guild,
     mark_failing,
+    open_claims,
     purge_removed,
     set_removed,
     update_settings,
 )
+from bot.store.ledger import DigestRun, pending_runs, start_run
 
 NOW = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)  # a Monday
 GUILD = 111
@@ -90,13 +92,39 @@ def test_claim_stores_the_next_run_before_returning(store: Store, defaults: Guil
     setup_active(store, defaults)
     due_at = datetime(2025, 3, 10, 8, 0, 5, tzinfo=UTC)
     claimed = claim_due(store.conn, defaults, now=due_at)
-    assert [(s.settings.guild_id, when) for s, when in claimed] == [
-        (GUILD, datetime(2025, 3, 10, 8, 0, tzinfo=UTC))
+    assert [(c.state.settings.guild_id, c.scheduled_for, c.run_key) for c in claimed] == [
+        (GUILD, datetime(2025, 3, 10, 8, 0, tzinfo=UTC), "s:111:222:2025-03-10")
     ]
     assert get_guild(store.conn, GUILD, defaults).next_run_at == datetime(
         2025, 3, 11, 8, 0, tzinfo=UTC
     )
     assert claim_due(store.conn, defaults, now=due_at) == []
+
+
+def test_a_claim_outlives_a_crash_until_its_run_is_recorded(
+    store: Store, defaults: GuildDefaults
+) -> None:
+    """The claim and the record a restart recovers from are one transaction (issue 11)."""
+    setup_active(store, defaults)
+    due_at = datetime(2025, 3, 10, 8, 0, 5, tzinfo=UTC)
+    (claim,) = claim_due(store.conn, defaults, now=due_at)
+    # the process dies here, before a run (or its pending ledger rows) was written;
+    # a new process opens the same database file
+    with Store.open(store.path) as reopened:
+        (left,) = open_claims(reopened.conn, defaults)
+        assert (left.run_key, left.channel_id, left.scheduled_for) == (
+            claim.run_key, 222, datetime(2025, 3, 10, 8, 0, tzinfo=UTC),
+        )  # fmt: skip
+        assert left.state.settings.guild_id == GUILD
+        assert claim_due(reopened.conn, defaults, now=due_at) == []  # not claimed a second time
+        run = DigestRun(
+            run_key=claim.run_key, guild_id=GUILD, channel_id=222, kind="scheduled",
+            status="pending", window_start=NOW, window_end=due_at, payloads=({"content": "x"},),
+            messages_sent=0, result=None, created_at=due_at,
+        )  # fmt: skip
+        start_run(reopened.conn, run, {"a": 0}, now=due_at)  # the pending run replaces the claim
+        assert open_claims(reopened.conn, defaults) == []
+        assert [r.run_key for r in pending_runs(reopened.conn)] == [claim.run_key]
 
 
 def test_failing_guild_is_not_claimed_until_its_settings_change(

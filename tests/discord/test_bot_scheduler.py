@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -12,10 +14,10 @@ from bot_helpers import RecordingClient, http_error, make_article, put_articles
 
 from bot.core.models import GuildSettings
 from bot.core.schedule import next_run_after
-from bot.discord.delivery import Deliverer
+from bot.discord.delivery import Deliverer, retry_wait
 from bot.discord.pacing import ChannelSpacer, Pacer, WindowLimiter
 from bot.discord.scheduler import BotScheduler
-from bot.settings import Settings
+from bot.settings import DeliverySettings, Settings
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
@@ -71,7 +73,9 @@ async def rig(
 ) -> AsyncIterator[Callable[..., tuple[BotScheduler, RecordingClient, Clock, AsyncStore]]]:
     stores: list[AsyncStore] = []
 
-    def build(now: datetime) -> tuple[BotScheduler, RecordingClient, Clock, AsyncStore]:
+    def build(
+        now: datetime, *, concurrency: int = 64
+    ) -> tuple[BotScheduler, RecordingClient, Clock, AsyncStore]:
         clock = Clock(now)
         client = RecordingClient()
         astore = AsyncStore(store, defaults)
@@ -84,6 +88,7 @@ async def rig(
             pacer,
             clock=clock,
             retry_base_seconds=0.0,
+            concurrency=concurrency,
         )
         scheduler = BotScheduler(
             astore, deliverer, clock=clock, catch_up_minutes=settings.schedule.catch_up_minutes
@@ -257,3 +262,146 @@ def test_spring_forward_gap_still_runs_that_day() -> None:
     gap = guild_settings(time=time(2, 30), timezone="America/New_York")
     run = next_run_after(gap, datetime(2026, 3, 7, 12, 0, tzinfo=UTC))
     assert run == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+
+
+async def configure_guilds(astore: AsyncStore, guilds: range, now: datetime) -> None:
+    for guild in guilds:
+        await astore.update_guild(guild, {"channel_id": guild * 10, "topics": ("AI",)}, now=now)
+
+
+def assert_one_digest_each(client: RecordingClient, channels: list[int]) -> None:
+    """Every channel got the digest, and no message (nonce) or article twice."""
+    digests = set()
+    for channel in channels:
+        posted = client.in_channel(channel)
+        assert posted, f"channel {channel} got no digest"
+        nonces = [p.nonce for p in posted]
+        assert len(nonces) == len(set(nonces)), f"channel {channel} got a message twice"
+        urls = [e.url for p in posted for e in p.kwargs.get("embeds", [])]
+        assert len(urls) == len(set(urls)), f"channel {channel} got an article twice"
+        digests.add(tuple(sorted(urls)))
+    assert len(digests) == 1  # the same digest everywhere
+
+
+async def test_servers_claimed_before_a_crash_are_delivered_after_the_restart(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    """Issue 11: a claim moved the next run to tomorrow; the process died before any run row."""
+    due = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=due - timedelta(hours=3)) for n in range(3)])
+    _scheduler, client, clock, astore = rig(due - timedelta(hours=1))
+    await configure_guilds(astore, range(1, 4), clock())
+    claimed = await astore.claim_due(due + timedelta(seconds=5))  # ... and then SIGKILL
+    assert len(claimed) == 3
+    restarted, _, _clock, astore2 = rig(due + timedelta(minutes=1))
+    restarted.deliverer.client = client
+    report = await restarted.tick()
+    assert [o.outcome for o in report.outcomes] == ["sent"] * 3
+    assert_one_digest_each(client, [10, 20, 30])
+    assert await astore2.open_claims() == []
+    posted = len(client.posted)
+    await restarted.tick()  # nothing is left to deliver, nothing is delivered twice
+    assert len(client.posted) == posted
+
+
+async def test_a_burst_cut_short_leaves_no_server_behind(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    """More servers than delivery slots; the tick is cut (a kill, or shutdown's drain running
+    out) while the first post hangs: the restart delivers every server exactly once."""
+    due = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=due - timedelta(hours=3)) for n in range(3)])
+    scheduler, client, clock, astore = rig(due - timedelta(hours=1), concurrency=2)
+    await configure_guilds(astore, range(1, 7), clock())
+    client.hold = asyncio.Event()  # Discord does not answer
+    clock.now = due
+    burst = asyncio.create_task(scheduler.tick())
+    for _ in range(500):
+        if client.waiting == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert client.waiting == 2  # both slots hang; four servers are still queued
+    burst.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await burst
+    assert len(await astore.pending_runs()) == 2
+    assert len(await astore.open_claims()) == 4
+    client.hold = None
+    restarted, _, _clock, astore2 = rig(due + timedelta(minutes=2))
+    restarted.deliverer.client = client
+    report = await restarted.tick()
+    assert sorted(o.outcome for o in report.outcomes) == ["sent"] * 6
+    assert_one_digest_each(client, [10, 20, 30, 40, 50, 60])
+    assert await astore2.pending_runs() == []
+    assert await astore2.open_claims() == []
+
+
+async def test_claims_left_too_long_or_for_a_changed_digest_are_dropped(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    due = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=due - timedelta(hours=3)) for n in range(3)])
+    _scheduler, client, clock, astore = rig(due - timedelta(hours=1))
+    await configure_guilds(astore, range(1, 3), clock())
+    await astore.claim_due(due)  # and the process dies
+    await astore.update_guild(2, {"paused": True}, now=due)
+    restarted, _, _clock, astore2 = rig(due + timedelta(hours=4))  # beyond the 180 min grace
+    restarted.deliverer.client = client
+    report = await restarted.tick()
+    assert report.skipped == 2
+    assert client.posted == []
+    assert await astore2.open_claims() == []
+    assert "skipped" in ((await astore2.guild(1)).last_result or "")
+
+
+def test_retry_waits_honour_retry_after_and_spread_out() -> None:
+    rng = random.Random(11)
+    waits = [retry_wait(0, 1.0, 2.5, rng) for _ in range(200)]
+    assert all(2.5 <= w <= 2.5 * 1.25 for w in waits)  # never sooner than Discord asked
+    assert len(set(waits)) > 100  # jittered: a burst of retries does not come back together
+    assert all(4.0 <= retry_wait(2, 1.0, None, rng) <= 5.0 for _ in range(50))  # back-off 1*2^2
+    assert retry_wait(30, 1.0, None, rng) <= 60 * 1.25  # bounded
+
+
+async def test_a_429_is_retried_after_its_retry_after_with_the_same_nonce(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    now = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=now - timedelta(hours=2)) for n in range(3)])
+    scheduler, client, _clock, astore = rig(now)
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    scheduler.deliverer.sleep = sleep
+    state = await astore.update_guild(1, {"channel_id": 2, "topics": ("AI",)}, now=now)
+    limited = http_error(
+        429, 0, "rate limited", {"Retry-After": "3", "X-RateLimit-Reset-After": "2.5"}
+    )
+    client.transient = [limited, http_error(503, 0, "unavailable", {"Retry-After": "4"})]
+    outcome = await scheduler.deliverer.deliver_now(state)
+    assert outcome.outcome == "sent"
+    assert len(waited) == 2
+    assert 2.5 <= waited[0] <= 2.5 * 1.25
+    assert 4.0 <= waited[1] <= 4.0 * 1.25
+    assert scheduler.deliverer.stats.rate_limited == 1
+    assert len(client.in_channel(2)) == outcome.messages
+
+
+async def test_a_post_whose_answer_never_comes_is_retried_once_and_not_duplicated(
+    store: Store, settings: Settings, rig: Callable[..., Any]
+) -> None:
+    now = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=now - timedelta(hours=2)) for n in range(3)])
+    scheduler, client, _clock, astore = rig(now)
+    quick = DeliverySettings(request_timeout_seconds=0.05)
+    scheduler.deliverer.settings = settings.model_copy(update={"delivery": quick})
+    state = await astore.update_guild(1, {"channel_id": 2, "topics": ("AI",)}, now=now)
+    client.lose_answers = 1  # Discord posts the first message, its answer is lost
+    outcome = await asyncio.wait_for(scheduler.deliverer.deliver_now(state), 30)
+    assert outcome.outcome == "sent"
+    assert scheduler.deliverer.stats.timeouts == 1
+    assert scheduler.deliverer.stats.retries == 1
+    posted = client.in_channel(2)
+    assert len(posted) == outcome.messages  # the retry's nonce found the first post

@@ -246,6 +246,34 @@ async def test_nonce_repeat_returns_the_first_message(
     ]
 
 
+async def test_hung_requests_wait_for_release_before_or_after_taking_effect(
+    fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+) -> None:
+    guild = fake_discord.add_guild(channels=("first", "second"))
+    first, second = guild.channels.values()
+    async with running(_client(), fake_discord) as client:
+        lost = fake_discord.fail(
+            "POST", f"/channels/{first.id}/messages", status=None, hang="answer"
+        )
+        held = fake_discord.fail(
+            "POST", f"/channels/{second.id}/messages", status=None, hang="request"
+        )
+        answer_lost = asyncio.create_task(
+            client.get_partial_messageable(first.id).send("accepted", nonce="n-1")
+        )
+        not_handled = asyncio.create_task(
+            client.get_partial_messageable(second.id).send("late", nonce="n-2")
+        )
+        await fake_discord.wait_until(lambda: lost.held == 1 and held.held == 1)
+        assert [m["content"] for m in fake_discord.messages(first)] == ["accepted"]
+        assert fake_discord.messages(second) == []  # not handled while it hangs
+        assert not answer_lost.done()
+        fake_discord.release_hung()
+        accepted, late = await asyncio.wait_for(asyncio.gather(answer_lost, not_handled), 10)
+    assert [int(m["id"]) for m in fake_discord.messages(first)] == [accepted.id]
+    assert [int(m["id"]) for m in fake_discord.messages(second)] == [late.id]
+
+
 async def test_permissions_strip_embeds_and_forbid_sending(
     fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
 ) -> None:

@@ -9,8 +9,8 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
 
@@ -57,6 +57,9 @@ class RecordedRequest:
     status: int = 0
 
 
+Hang = Literal["request", "answer"]
+
+
 @dataclass(slots=True)
 class Fault:
     """An injected failure for matching requests (see FakeDiscord.fail)."""
@@ -71,10 +74,21 @@ class Fault:
     retry_after: float
     via: bool
     is_global: bool
+    hang: Hang | None = None
     hits: int = 0
+    held: int = 0  # requests hanging right now
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def matches(self, method: str, template: str, path: str) -> bool:
         return self.hits < self.times and self.method == method and self.route in (template, path)
+
+    async def hold(self) -> None:
+        """Hang the current request until `FakeDiscord.release_hung()` (or the fake stops)."""
+        self.held += 1
+        try:
+            await self.released.wait()
+        finally:
+            self.held -= 1
 
 
 @dataclass(slots=True)
@@ -200,6 +214,7 @@ class FakeDiscord:
                     raise
 
     async def stop(self) -> None:
+        self.release_hung()
         self._gateway_open.set()
         for conn in list(self._connections):
             await conn.close(1001)
@@ -395,12 +410,17 @@ class FakeDiscord:
         retry_after: float = 0.05,
         via: bool = True,
         is_global: bool = False,
+        hang: Hang | None = None,
     ) -> Fault:
         """Make the next `times` matching requests fail.
 
         `route` is a template ("/channels/{channel_id}/messages") or a concrete path.
         `status=None` with `delay` only delays (a timeout); 429 answers carry `retry_after` and
         the `Via` header unless `via=False` (discord.py retries only with Via).
+        `hang` (with `status=None`) holds each request without an answer until
+        `release_hung()`: "request" before Discord handles it (it has no effect until released),
+        "answer" after (a message is created; only its answer is held, as when the answer is
+        lost). `fault.held` counts the requests hanging now.
         """
         fault = Fault(
             method.upper(),
@@ -413,9 +433,21 @@ class FakeDiscord:
             retry_after,
             via,
             is_global,
+            hang,
         )
         self._faults.append(fault)
         return fault
+
+    def clear_faults(self) -> None:
+        """Forget every fault not used up yet (requests already hanging keep hanging)."""
+        self._faults = [f for f in self._faults if f.held]
+        for fault in self._faults:
+            fault.times = fault.hits
+
+    def release_hung(self) -> None:
+        """Let every hanging request go on (its client may have given up or died meanwhile)."""
+        for fault in self._faults:
+            fault.released.set()
 
     def set_bucket(self, method: str, template: str, *, limit: int, per: float) -> None:
         self.ratelimits.set_bucket(method.upper(), template, limit=limit, per=per)
@@ -498,6 +530,7 @@ class FakeDiscord:
         token_in_url = req.template.startswith(("/webhooks/", "/interactions/"))
         if not token_in_url and raw.headers.get("Authorization") != f"Bot {self.token}":
             return 401, {"message": "401: Unauthorized", "code": 0}, {}
+        hang_answer: Fault | None = None
         for fault in self._faults:
             if fault.matches(req.method, req.template, req.path):
                 fault.hits += 1
@@ -505,6 +538,10 @@ class FakeDiscord:
                     await asyncio.sleep(fault.delay)
                 if fault.status is not None:
                     return self._fault_answer(fault)
+                if fault.hang == "request":
+                    await fault.hold()
+                elif fault.hang == "answer":
+                    hang_answer = fault
                 break
         verdict = self.ratelimits.check(
             req.method, req.template, req.params, global_exempt=token_in_url
@@ -535,6 +572,9 @@ class FakeDiscord:
             status, answer = await route.handler(req)
         except DiscordError as exc:
             status, answer = exc.status, {"message": exc.message, "code": exc.code}
+        if hang_answer is not None:
+            self._notify()  # the request took effect: waiters may look at it
+            await hang_answer.hold()
         return status, answer, verdict.headers
 
     def _fault_answer(self, fault: Fault) -> tuple[int, Any, dict[str, str]]:
