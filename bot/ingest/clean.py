@@ -139,7 +139,8 @@ def clean_url(value: str | None) -> str | None:
 
 
 def as_utc(value: object) -> datetime | None:
-    """An aware UTC datetime from what YAML gives (datetime, date, ISO text); None if unusable.
+    """An aware UTC datetime from what YAML gives (datetime, date, ISO text); None if unusable
+    (also when it has no UTC time: the first or last hours of years 1 and 9999).
 
     Naive datetimes and bare dates are taken as UTC.
     """
@@ -157,7 +158,10 @@ def as_utc(value: object) -> datetime | None:
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00:00+01:00 has no UTC time
+            return None
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     return None

@@ -52,6 +52,10 @@ def rejected(path: Path, **kwargs: int) -> str:
         ("billion_laughs.md", "YAML anchors and aliases are not allowed"),
         ("python_tag.md", "could not determine a constructor for the tag"),
         ("deep_nesting.md", "nested too deeply"),
+        ("huge_heat.md", "heat is out of range: a number beyond 64 bits"),
+        ("huge_quality.md", "quality is out of range: 1e+308"),
+        ("nan_heat.md", "heat must be a whole number, got nan"),
+        ("ancient_date.md", "publishedDateTime is out of range"),
     ],
 )
 def test_bad_files_are_rejected_with_a_reason(name: str, reason: str) -> None:
