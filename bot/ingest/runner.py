@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -342,13 +343,16 @@ class _Run:
         store = self.store
         fresh: list[NewArticle] = []
         sources: list[SourceRecord] = []
+        fresh_items: list[_Pending] = []
         direct = True  # the batch only inserted new articles: index them from these values
 
         def insert_fresh() -> None:
-            put_sources(store.conn, sources)
-            store.insert_new_articles(fresh)
+            nonlocal direct
+            if fresh and not self._insert_fresh(fresh_items, sources, fresh):
+                direct = False  # some were not stored: index from the store
             sources.clear()
             fresh.clear()
+            fresh_items.clear()
 
         with store.transaction() as conn:
             before_rev = store.current_rev()
@@ -361,6 +365,7 @@ class _Run:
                 article = parsed.article
                 if self.cold and item.previous is None and article.id not in self.new_ids:
                     self.new_ids.add(article.id)
+                    fresh_items.append(item)
                     sources.append(_record(item, parsed))
                     fresh.append(
                         NewArticle(
@@ -380,7 +385,7 @@ class _Run:
                 if fresh:  # the general path below reads the store: bring it up to date first
                     insert_fresh()
                 direct = False
-                self._accept(item, parsed, related_z)
+                self._accept_or_reject(item, parsed, related_z)
             insert_fresh()
             for record in self.gone:
                 delete_source(conn, record.path)
@@ -393,6 +398,54 @@ class _Run:
                 self.index.push(before_rev, after_rev, written)
             else:
                 self.index.pull()
+
+    def _insert_fresh(
+        self, items: list[_Pending], sources: list[SourceRecord], fresh: list[NewArticle]
+    ) -> bool:
+        """Insert new articles in one statement; when that fails, one by one, rejecting the
+        files whose rows the store refuses. True when all were stored."""
+        store = self.store
+        try:
+            with store.savepoint():
+                put_sources(store.conn, sources)
+                store.insert_new_articles(fresh)
+            return True
+        except Exception as error:
+            if not _is_row_error(error):
+                raise
+        for item, record, new in zip(items, sources, fresh, strict=True):
+            try:
+                with store.savepoint():
+                    put_source(store.conn, record)
+                    store.insert_new_articles([new])
+            except Exception as error:
+                if not _is_row_error(error):
+                    raise
+                if new.retired_at is None:
+                    self.added -= 1
+                else:
+                    self.unchanged -= 1
+                self.new_ids.discard(new.article.id)
+                self._reject(item, Rejection(item.path, _store_refused(error)))
+        return False
+
+    def _accept_or_reject(
+        self, item: _Pending, parsed: ParsedFile, related_z: bytes | None
+    ) -> None:
+        """`_accept`, or when the store refuses the file's row, undo it and reject the file."""
+        counts = (self.added, self.updated, self.unchanged, self.retired)
+        orphan = item.previous.article_id if item.previous is not None else None
+        was_orphan = orphan in self.orphaned
+        try:
+            with self.store.savepoint():
+                self._accept(item, parsed, related_z)
+        except Exception as error:
+            if not _is_row_error(error):
+                raise
+            self.added, self.updated, self.unchanged, self.retired = counts
+            if orphan is not None and not was_orphan:
+                self.orphaned.discard(orphan)
+            self._reject(item, Rejection(item.path, _store_refused(error)))
 
     def _reject(self, item: _Pending, result: Rejection) -> None:
         previous = item.previous
@@ -475,17 +528,53 @@ class _Run:
                 result = parse_file(Path(best.path), max_bytes=self.max_file_bytes)
                 if isinstance(result, ParsedFile) and result.article.id == article_id:
                     # the next copy speaks for the article now (not a changed file: no count)
-                    before = self.store.put_article(
-                        result.article,
-                        source_path=best.path,
-                        source_digest=result.digest,
-                        retired_at=self.now if result.removed else None,
-                    )
+                    try:
+                        with self.store.savepoint():
+                            before = self.store.put_article(
+                                result.article,
+                                source_path=best.path,
+                                source_digest=result.digest,
+                                retired_at=self.now if result.removed else None,
+                            )
+                    except Exception as error:
+                        if not _is_row_error(error):
+                            raise
+                        reason = _store_refused(error)
+                        put_source(self.store.conn, _with_error(best, reason))
+                        self.rejected.append(Rejection(best.path, reason))
+                        continue
                     self.retired += int(result.removed and before == "active")
                 elif isinstance(result, ParsedFile):
                     # the file now holds another article: parse it again on the next run
                     put_source(self.store.conn, _replace_mtime(best, -1))
         self.orphaned.clear()
+
+
+def _is_row_error(error: Exception) -> bool:
+    """Whether the store refused one row's values (a bad file), rather than failing itself
+    (locked, full, read-only, corrupt: those end the run)."""
+    if isinstance(error, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.ProgrammingError):
+        return True
+    # else OverflowError (an int beyond 64 bits), ValueError, TypeError, UnicodeError... are
+    # about the row; any other sqlite3.Error (or running out of memory) is about the store
+    return not isinstance(error, sqlite3.Error | MemoryError)
+
+
+def _store_refused(error: Exception) -> str:
+    return f"cannot be stored: {type(error).__name__}: {error}"
+
+
+def _with_error(record: SourceRecord, error: str) -> SourceRecord:
+    return SourceRecord(
+        record.path,
+        record.dir,
+        record.article_id,
+        record.mtime_ns,
+        record.size,
+        record.digest,
+        record.removed,
+        error,
+    )
 
 
 def _record(item: _Pending, parsed: ParsedFile) -> SourceRecord:
