@@ -223,6 +223,8 @@ class NewsBot(commands.AutoShardedBot):
             report.retired,
             len(report.rejected),
         )
+        for held in report.held:  # an unmounted share must not empty the digests
+            log.warning("re-ingest: not retiring articles of %s: %s", held.path, held.reason)
 
     async def prune(self) -> None:
         retention = self.settings.retention

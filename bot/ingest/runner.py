@@ -11,7 +11,10 @@ Choices worth knowing:
 - A file that becomes unreadable or invalid is reported, and its article keeps its last good
   content (a half-written file does not retire anything).
 - A folder that is missing or unreadable is reported, and nothing below it is retired (an
-  unmounted disk must not empty the store).
+  unmounted disk must not empty the store). Nor does a scanned root whose vanished files would
+  retire more than half of its articles in one run (an empty mount point, an emptied
+  checkout) retire any of them, unless `allow_retire`: the root is reported as held, its
+  files' records are kept, and the next run decides again.
 - Folder digests (`source_dirs`) are recorded at the end of a run for the folders compared file
   by file whose rows then match their listing; triggers forget a folder's digest on any write to
   its rows, by any process. So a re-scan with nothing changed costs one `stat` per file, and a
@@ -54,17 +57,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.ingest.bounds import SQLITE_INT_MAX, SQLITE_INT_MIN
 from bot.ingest.folders import Listing, walk_folders
 from bot.ingest.parse import ParsedFile, Rejection, parse_file
 from bot.models import Article, Image, Provider
 from bot.store.db import NewArticle, compress_related
 from bot.store.sources import (
     SourceRecord,
+    active_articles_under,
     best_source,
     delete_source,
     dirs_under,
     get_source,
     listing_digests,
+    paths_of_article,
     put_listing_digest,
     put_source,
     put_sources,
@@ -144,12 +150,23 @@ Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """A folder (a scanned root) whose vanished files would have retired more than half of its
+    articles in one run: they were kept (see `ingest_folders`' `allow_retire`)."""
+
+    path: str
+    would_retire: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class IngestReport:
     """What one ingest run did.
 
     scanned: article files seen; added: articles that became active; updated: files that
     changed an existing article (or are another copy of it); unchanged: files skipped or
-    identical; retired: articles retired; rejected: files (or folders) that could not be used.
+    identical; retired: articles retired; rejected: files (or folders) that could not be used;
+    held: folders whose articles were kept although their files are gone.
     """
 
     scanned: int
@@ -159,6 +176,7 @@ class IngestReport:
     retired: int
     rejected: tuple[Rejection, ...]
     seconds: float
+    held: tuple[Held, ...] = ()
 
 
 @dataclass(slots=True)
@@ -177,12 +195,14 @@ class _Run:
     max_file_bytes: int
     progress: Progress | None
     pool_min_files: int | None = POOL_MIN_FILES
+    allow_retire: bool = False
     scanned: int = 0
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
     pending: list[_Pending] = field(default_factory=list)
     gone: list[SourceRecord] = field(default_factory=list)
     orphaned: set[str] = field(default_factory=set)
@@ -225,6 +245,28 @@ class _Run:
                     put_listing_digest(conn, listing.folder, digest)
         self.to_confirm.clear()
         self.to_confirm_files = 0
+
+    def hold_retirement(self, root: str, gone: list[SourceRecord]) -> Held | None:
+        """Why the vanished files of `root` must not retire their articles in this run (more
+        than half of the articles it holds would go, e.g. an unmounted share), or None."""
+        if self.allow_retire:
+            return None
+        conn = self.store.conn
+        paths = {record.path for record in gone}
+        would_retire = 0
+        for article_id in {r.article_id for r in gone if r.article_id is not None}:
+            if self.store.article_state(article_id)[0] == "active" and paths.issuperset(
+                paths_of_article(conn, article_id)
+            ):
+                would_retire += 1
+        total = active_articles_under(conn, root)
+        if would_retire * 2 <= total:
+            return None
+        reason = (
+            f"the files of {would_retire} of its {total} articles are gone (an unmounted share, "
+            "an emptied checkout?): they were kept; `newsbot ingest --allow-retire` retires them"
+        )
+        return Held(root, would_retire, reason)
 
     def queue(self, item: _Pending) -> None:
         """Queue a new or changed file; parse and write when a batch is full."""
@@ -613,15 +655,41 @@ def _roots(dirs: Sequence[Path]) -> list[str]:
     return kept
 
 
+def _scan_file(run: _Run, path: str) -> None:
+    """One article file given by itself: read when new or changed. Nothing else in its folder
+    is looked at (nor retired), and no folder digest is recorded."""
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        run.rejected.append(Rejection(path, f"cannot read file: {error.strerror or error}"))
+        return
+    run.count_scanned(1)
+    mtime_ns = min(max(info.st_mtime_ns, SQLITE_INT_MIN), SQLITE_INT_MAX)  # as a listing has it
+    previous = get_source(run.store.conn, path)
+    if previous is not None and (previous.mtime_ns, previous.size) == (mtime_ns, info.st_size):
+        if previous.error is None:
+            run.unchanged += 1
+        else:
+            run.rejected.append(Rejection(path, previous.error))
+        return
+    run.queue(_Pending(path, os.path.dirname(path), mtime_ns, info.st_size, previous))
+    run.flush()
+
+
 def _scan_root(run: _Run, root: str) -> None:
-    """Walk one root: queue new and changed files, note deleted ones."""
+    """Walk one root: queue new and changed files, note deleted ones. A root that is a file
+    is that one article file."""
     store = run.store
+    if os.path.isfile(root):
+        _scan_file(run, root)
+        return
     if not os.path.isdir(root):
         reason = "is not a folder" if os.path.exists(root) else "folder does not exist"
         run.rejected.append(Rejection(root, f"{reason}; nothing under it was changed"))
         return
     visited: set[str] = set()
     unreadable: list[str] = []
+    gone: list[SourceRecord] = []  # recorded files no longer there
     digests = listing_digests(store.conn, root)
     for folder, listing in walk_folders(root):
         visited.add(folder)
@@ -647,14 +715,21 @@ def _scan_root(run: _Run, root: str) -> None:
                 continue
             previous = None if seen is None else get_source(store.conn, path)
             run.queue(_Pending(path, folder, mtime_ns, size, previous))
-        run.gone.extend(filter(None, (get_source(store.conn, path) for path in known)))
+        gone.extend(filter(None, (get_source(store.conn, path) for path in known)))
     for folder in dirs_under(store.conn, root):
         if folder in visited or any(
             folder == bad or folder.startswith(bad + "/") for bad in unreadable
         ):
             continue
-        run.gone.extend(sources_in_dir(store.conn, folder).values())
-    run.flush()
+        gone.extend(sources_in_dir(store.conn, folder).values())
+    run.flush()  # new and changed files first: a moved file's article is not retired
+    if gone:
+        held = run.hold_retirement(root, gone)
+        if held is None:
+            run.gone.extend(gone)
+            run.flush()
+        else:
+            run.held.append(held)
 
 
 def ingest_folders(
@@ -666,11 +741,14 @@ def ingest_folders(
     now: datetime,
     progress: Progress | None = None,
     pool_min_files: int | None = POOL_MIN_FILES,
+    allow_retire: bool = False,
 ) -> IngestReport:
-    """Scan `dirs` recursively and bring the store (and `index`, if given) up to date.
+    """Scan `dirs` recursively and bring the store (and `index`, if given) up to date (a path
+    in `dirs` that is a file is read as one article file).
 
     Parsing moves to POOL_WORKERS processes once `pool_min_files` files need it in this run
-    (None: never).
+    (None: never). Unless `allow_retire`, a scanned root whose vanished files would retire
+    more than half of its articles keeps them all (reported in `IngestReport.held`).
     """
     started = time.perf_counter()
     run = _Run(
@@ -679,6 +757,7 @@ def ingest_folders(
         max_file_bytes=max_file_bytes,
         progress=progress,
         pool_min_files=pool_min_files,
+        allow_retire=allow_retire,
         cold=store.is_empty(),
     )
     with contextlib.ExitStack() as stack:
@@ -705,4 +784,5 @@ def ingest_folders(
         retired=run.retired,
         rejected=tuple(run.rejected),
         seconds=round(time.perf_counter() - started, 3),
+        held=tuple(run.held),
     )
