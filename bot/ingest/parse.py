@@ -56,7 +56,7 @@ from bot.ingest.fastyaml import (
     quick_front_matter_span,
     split_front_matter,
 )
-from bot.ingest.identity import article_id
+from bot.ingest.identity import article_id, canonical_url, video_page_url
 from bot.models import Article, ArticleKind, Image, Provider
 
 DEFAULT_MAX_BYTES = 1_048_576
@@ -418,16 +418,21 @@ def _topics(value: object) -> tuple[str, ...]:
     return tuple(topics)
 
 
-def _video_url(meta: dict[str, Any], fallback: str | None) -> str | None:
+def _video_url(meta: dict[str, Any], page: str | None) -> str | None:
+    """The video's link, one for the embed and the text: the article's own link when it is
+    the embedded video (a YouTube embed and its watch page are one video), else the embedded
+    player's page (a YouTube embed's watch page), else the article's link."""
     content = meta.get("featuredContent")
     if isinstance(content, str):
         match = _IFRAME_SRC.search(content)
         if match:
             src = html.unescape(match.group(1))
-            url = clean_url("https:" + src if src.startswith("//") else src)
-            if url:
-                return url
-    return fallback
+            embed = clean_url("https:" + src if src.startswith("//") else src)
+            if embed:
+                if page is not None and canonical_url(page) == canonical_url(embed):
+                    return page
+                return video_page_url(embed)
+    return page
 
 
 def _label(value: object) -> str:
@@ -475,6 +480,8 @@ def _article(meta: dict[str, Any], related_yaml: str, related_count: int) -> Art
     web_url = clean_url(meta.get("webUrl"))  # anything but a usable http(s) URL is None
     original_url = clean_url(meta.get("originalUrl"))
     url = web_url or original_url
+    video_url = _video_url(meta, url) if kind == "video" else None
+    url = url or video_url  # a video without a link of its own: its page
     return Article(
         id=article_id(url, domain=provider.domain, title=title),
         title=title,
@@ -489,7 +496,7 @@ def _article(meta: dict[str, Any], related_yaml: str, related_count: int) -> Art
         trending=_flag(meta, "published"),
         images=_images(meta.get("images")),
         original_url=original_url,
-        video_url=_video_url(meta, original_url or url) if kind == "video" else None,
+        video_url=video_url,
         related_count=related_count,
         related_yaml=related_yaml,
     )

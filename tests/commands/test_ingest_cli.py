@@ -249,3 +249,29 @@ def test_an_out_of_range_number_is_one_rejected_file_not_a_crash(
             "(expected 0 to 1,000,000, or -1 for unknown)",
         }
     ]
+
+
+def test_preview_text_and_embeds_show_the_same_clean_title_and_video_link(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "articles" / "quirky"
+    for name in ("video.md", "hostile_text.md"):
+        shutil.copy(fixtures / name, env / name)
+    assert main(["ingest"]) == 0
+    preview = run_json(capsys, "preview", "--at", "latest")
+    messages = preview["messages"]
+    assert isinstance(messages, list)
+    embeds = [embed for message in messages for embed in message.get("embeds", [])]
+    by_title = {embed["title"]: embed for embed in embeds}
+    video = next(embed for title, embed in by_title.items() if "Season of the Reaper" in title)
+    assert video["url"] == "https://youtube.com/watch?v=AbCdEfGhIjK"
+    assert any(title.endswith("Breaking: Copilot comes to Power Apps") for title in by_title)
+    text_body = json.dumps(preview)
+    for leftover in ("\\u001b", "[31m", "[0m", "<b>", "\\\\<b", "templates\\\\<"):
+        assert leftover not in text_body
+    capsys.readouterr()
+    assert main(["preview", "--at", "latest"]) == 0
+    text = capsys.readouterr().out
+    assert "    https://youtube.com/watch?v=AbCdEfGhIjK" in text
+    assert "/embed/" not in text
+    assert "Breaking: Copilot comes to Power Apps" in text
