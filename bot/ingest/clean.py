@@ -156,7 +156,8 @@ class _TagStripper(HTMLParser):
 
 def strip_markup(value: str) -> str:
     """`value` without terminal escape codes and HTML tags (see the module docstring)."""
-    value = _ANSI.sub("", value)
+    if "[" in value or "\x1b" in value or "\x9b" in value:
+        value = _ANSI.sub("", value)
     if "<" in value:
         if "\\" in value:
             value = _ESCAPED_ANGLE.sub(r"\1", value)
