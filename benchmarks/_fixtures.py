@@ -33,7 +33,7 @@ from typing import Any
 from benchmarks.bench_search import NOW as SEARCH_NOW
 from benchmarks.bench_search import TOPICS, make_articles
 from benchmarks.run import figure
-from bot.models import Article
+from bot.core.models import Article
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults, transaction, update_settings
@@ -109,7 +109,7 @@ def _template_folder() -> tempfile.TemporaryDirectory[str]:
 @functools.cache
 def _built_search_database(count: int) -> Path:
     """Build once: `count` articles (bench_search's generator) in a store and a synced index."""
-    from bot.search import SearchIndex
+    from bot.search.index import SearchIndex
 
     database = Path(_template_folder().name) / f"articles-{count}" / "newsbot.sqlite3"
     store = Store.open(database)
@@ -296,10 +296,10 @@ def _emit(event: str, **data: Any) -> None:
 
 
 async def _serve(config: dict[str, Any]) -> None:
-    """Child side of `BotProcess`: the bot as `bot.app.main` builds it, plus a command loop."""
-    from bot.app import NewsBot, apply_discord_endpoints
-    from bot.pacing import ChannelSpacer, WindowLimiter
-    from bot.search import SearchIndex
+    """Child side of `BotProcess`: the bot as `bot.discord.app.main` builds it, plus a command loop."""
+    from bot.discord.app import NewsBot, apply_discord_endpoints
+    from bot.discord.pacing import ChannelSpacer, WindowLimiter
+    from bot.search.index import SearchIndex
     from bot.store.async_store import AsyncStore
 
     database = Path(config["database"])
@@ -310,7 +310,7 @@ async def _serve(config: dict[str, Any]) -> None:
     )
     store = Store.open(database)
     index = SearchIndex.open(settings.index_dir)
-    astore = AsyncStore(store, GuildDefaults.from_settings(settings), index=index)
+    astore = AsyncStore(store, GuildDefaults.from_settings(settings))
     bot = NewsBot(
         settings=settings,
         store=astore,

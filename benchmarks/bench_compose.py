@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.articles_gen import generate_folder
-from bot.digest import build_pool, compose_digest, digest_window
+from bot.core.digest import build_pool, compose_digest, digest_window
+from bot.core.models import Article, GuildSettings
+from bot.core.ranking import RankingWeights
 from bot.ingest import ParsedFile, parse_file
-from bot.models import Article, GuildSettings
-from bot.settings import RankingWeights
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 TOPICS = ("AI", "Diablo 4", "Power Apps", "Space", "Cybersecurity", "Electric Vehicles", "Druid")

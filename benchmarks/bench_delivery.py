@@ -42,7 +42,7 @@ from benchmarks._fixtures import (
     recent_articles,
     spec_validators,
 )
-from bot.models import Article
+from bot.core.models import Article
 from bot.store.db import Store
 
 MESSAGES = "/channels/{channel_id}/messages"

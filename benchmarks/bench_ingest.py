@@ -47,9 +47,9 @@ def _peak_rss_mb() -> float:
 
 def _child_ingest(dirs: list[str], database: str) -> dict[str, Any]:
     """One `ingest_folders` run (store + index) in this fresh process."""
-    from bot.ingest.runner import ingest_folders
-    from bot.search import SearchIndex
+    from bot.search.index import SearchIndex
     from bot.store import Store
+    from bot.store.ingest import ingest_folders
 
     db = Path(database)
     store = Store.open(db)

@@ -1,4 +1,4 @@
-"""Search latency on many articles: tantivy (bot.search) against naive baselines.
+"""Search latency on many articles: tantivy (bot.search.index) against naive baselines.
 
 Synthetic articles (Zipf-distributed words, so the most common words are very common) are
 inserted through the store and synced into the index, in a temporary folder. Queries are 1-3
@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.models import Article, Provider
-from bot.search import SearchIndex
+from bot.core.models import Article, Provider
+from bot.search.index import SearchIndex
 from bot.store import Store
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)

@@ -1,26 +1,34 @@
-"""Validated settings from config/newsbot.yaml and the environment.
+"""Validated settings from the YAML config and the environment.
 
 Every key and its default is declared here once; an unknown key, a wrong type or a bad time zone
 stops start-up with a `ConfigError` that names the key and the problem.
+
+Which config file: `NEWSBOT_CONFIG`, else `config/newsbot.yaml` in the current directory (a source
+checkout), else the built-in defaults packaged as `bot/default_config.yaml`. Nothing depends on
+where the package is installed: without a config the database goes to the per-user data folder.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+import platformdirs
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.models import WEEKDAYS
+from bot.core.models import WEEKDAYS
+from bot.core.ranking import RankingWeights
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "newsbot.yaml"
+CHECKOUT_CONFIG = Path("config") / "newsbot.yaml"  # relative to the current directory
+PACKAGED_CONFIG = "default_config.yaml"  # package data of `bot`: the built-in defaults
 
 _FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -28,6 +36,25 @@ _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message says which key and why."""
+
+
+class ArticlesDirError(ConfigError):
+    """No articles folder is set, or the one set is not a folder (`missing` tells which)."""
+
+    def __init__(self, message: str, *, missing: bool) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+def packaged_config_text() -> str:
+    """The built-in defaults: the documented example config shipped inside the package."""
+    return resources.files("bot").joinpath(PACKAGED_CONFIG).read_text(encoding="utf-8")
+
+
+def default_database() -> Path:
+    """`newsbot.sqlite3` in the per-user data folder (`$XDG_DATA_HOME/newsbot`, by default
+    `~/.local/share/newsbot` on Linux), never inside the installed package."""
+    return platformdirs.user_data_path("newsbot", appauthor=False) / "newsbot.sqlite3"
 
 
 class _Section(BaseModel):
@@ -91,9 +118,10 @@ def check_timezone(name: str) -> str:
     return name
 
 
-def timezone_names() -> list[str]:
-    """Every IANA time zone name known here, sorted (for autocomplete)."""
-    return sorted(available_timezones())
+@functools.cache
+def timezone_names() -> tuple[str, ...]:
+    """Every IANA time zone name known here, sorted (for autocomplete): read from disk once."""
+    return tuple(sorted(available_timezones()))
 
 
 class IngestSettings(_Section):
@@ -141,13 +169,6 @@ class DigestDefaults(_Section):
     lookback_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 24
 
 
-class RankingWeights(_Section):
-    quality: Annotated[float, Field(ge=0)] = 1.0
-    heat: Annotated[float, Field(ge=0)] = 1.0
-    coverage: Annotated[float, Field(ge=0)] = 0.8
-    recency: Annotated[float, Field(ge=0)] = 0.6
-
-
 class DeliverySettings(_Section):
     max_requests_per_second: Annotated[int, Field(ge=1, le=49)] = 48
     retries: Annotated[int, Field(ge=0, le=10)] = 4
@@ -159,11 +180,16 @@ class RetentionSettings(_Section):
     guild_grace_days: Annotated[int, Field(ge=0)] = 14
 
 
+class StartupSettings(_Section):
+    connect_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    retry_seconds: Annotated[float, Field(gt=0, le=600)] = 4.0
+
+
 class Settings(_Section):
     """The whole configuration. Paths are absolute once loaded."""
 
-    articles_dir: Path = PROJECT_ROOT / "seeds"
-    database: Path = PROJECT_ROOT / "data" / "newsbot.sqlite3"
+    articles_dir: Path | None = None
+    database: Path = Field(default_factory=default_database)
     ingest: IngestSettings = IngestSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     digest: DigestDefaults = DigestDefaults()
@@ -171,6 +197,7 @@ class Settings(_Section):
     topic_colors: dict[str, str] = Field(default_factory=dict)
     delivery: DeliverySettings = DeliverySettings()
     retention: RetentionSettings = RetentionSettings()
+    startup: StartupSettings = StartupSettings()
 
     @field_validator("topic_colors")
     @classmethod
@@ -187,12 +214,27 @@ class Settings(_Section):
         """The search index folder, derived data kept beside the database."""
         return self.database.with_name(self.database.name + ".index")
 
+    def require_articles_dir(self) -> Path:
+        """The articles folder, or an `ArticlesDirError` saying it is not set or not there."""
+        if self.articles_dir is None:
+            raise ArticlesDirError(
+                "no articles folder is set: set NEWSBOT_ARTICLES_DIR or `articles_dir` in the "
+                "config (NEWSBOT_CONFIG)",
+                missing=False,
+            )
+        if not self.articles_dir.is_dir():
+            raise ArticlesDirError(
+                f"the articles folder {self.articles_dir} does not exist or is not a folder",
+                missing=True,
+            )
+        return self.articles_dir
+
 
 def _describe(error: Mapping[str, Any]) -> str:
     location = ".".join(str(part) for part in error["loc"]) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{location}: unknown key (check its spelling; see config/newsbot.yaml)"
+        return f"{location}: unknown key (check its spelling; every key is in the README and bot/default_config.yaml)"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{location}: {message} (got {error.get('input')!r})"
 
@@ -200,20 +242,31 @@ def _describe(error: Mapping[str, Any]) -> str:
 def load_settings(
     config_path: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
-    """Read the YAML config (NEWSBOT_CONFIG or the default) and apply environment overrides."""
+    """Read the YAML config (see the module's docstring for which) and apply the environment."""
     env = os.environ if environ is None else environ
-    path = config_path or Path(env.get("NEWSBOT_CONFIG") or DEFAULT_CONFIG)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    path: Path | None = config_path
+    if path is None and env.get("NEWSBOT_CONFIG"):
+        path = Path(env["NEWSBOT_CONFIG"])
+    if path is None and CHECKOUT_CONFIG.is_file():
+        path = CHECKOUT_CONFIG
+    if path is None:
+        name, base, text = (
+            f"built-in defaults ({PACKAGED_CONFIG})",
+            Path.cwd(),
+            packaged_config_text(),
+        )
+    else:
+        name, base = str(path), path.resolve().parent
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
     try:
         raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{name}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
-    base = path.resolve().parent
+        raise ConfigError(f"{name}: the top level must be a mapping of keys to values")
     for key in ("articles_dir", "database"):
         if isinstance(raw.get(key), str):
             raw[key] = str((base / raw[key]).resolve())
@@ -222,10 +275,10 @@ def load_settings(
     if env.get("NEWSBOT_DATABASE"):
         raw["database"] = str(Path(env["NEWSBOT_DATABASE"]).resolve())
     for key in ("articles_dir", "database"):
-        if key in raw:
+        if isinstance(raw.get(key), str):
             raw[key] = Path(raw[key])
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
         problems = "; ".join(_describe(err) for err in exc.errors())
-        raise ConfigError(f"{path}: {problems}") from exc
+        raise ConfigError(f"{name}: {problems}") from exc

@@ -6,15 +6,22 @@ from datetime import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.settings import (
-    DEFAULT_CONFIG,
+    ArticlesDirError,
     ConfigError,
+    Settings,
     format_weekdays,
     load_settings,
+    packaged_config_text,
     parse_hhmm,
     parse_weekdays,
 )
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+CHECKOUT_CONFIG = CHECKOUT / "config" / "newsbot.yaml"
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -24,11 +31,64 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_shipped_config_loads_and_points_at_seeds() -> None:
-    settings = load_settings(DEFAULT_CONFIG, environ={})
-    assert settings.articles_dir == DEFAULT_CONFIG.parent.parent.resolve() / "seeds"
+    settings = load_settings(CHECKOUT_CONFIG, environ={})
+    assert settings.articles_dir == CHECKOUT / "seeds"
+    assert settings.database == CHECKOUT / "data" / "newsbot.sqlite3"
     assert settings.schedule.local_time == time(8, 0)
     assert settings.schedule.weekday_set == frozenset(range(7))
     assert settings.digest.per_topic == 3
+
+
+def test_packaged_defaults_are_the_documented_example_without_checkout_paths() -> None:
+    """One source of truth: the package's built-in defaults are config/newsbot.yaml, with the
+    two paths that point into a source checkout left unset."""
+    example = CHECKOUT_CONFIG.read_text(encoding="utf-8")
+    expected = example.replace(
+        "\narticles_dir: ../seeds\n", "\n# articles_dir: /srv/news/articles\n"
+    ).replace(
+        "\ndatabase: ../data/newsbot.sqlite3\n", "\n# database: /var/lib/newsbot/newsbot.sqlite3\n"
+    )
+    assert expected != example
+    assert packaged_config_text() == expected
+
+
+def test_outside_a_checkout_the_builtin_defaults_and_the_user_data_folder_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no config/newsbot.yaml here
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    settings = load_settings(environ={})
+    assert settings.articles_dir is None
+    assert settings.database == tmp_path / "xdg" / "newsbot" / "newsbot.sqlite3"
+    example = load_settings(CHECKOUT_CONFIG, environ={})
+    assert settings.model_dump(exclude={"articles_dir", "database"}) == example.model_dump(
+        exclude={"articles_dir", "database"}
+    )
+    with pytest.raises(ArticlesDirError, match="no articles folder is set: set NEWSBOT_ARTICLES"):
+        settings.require_articles_dir()
+
+
+def test_a_checkout_config_in_the_current_folder_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "newsbot.yaml").write_text("articles_dir: ../news\n", "utf-8")
+    (tmp_path / "news").mkdir()
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={})
+    assert settings.articles_dir == tmp_path.resolve() / "news"
+    assert settings.require_articles_dir() == tmp_path.resolve() / "news"
+    other = write(tmp_path, "articles_dir: gone\n")
+    chosen = load_settings(environ={"NEWSBOT_CONFIG": str(other)})  # the variable wins
+    with pytest.raises(ArticlesDirError, match="gone does not exist or is not a folder"):
+        chosen.require_articles_dir()
+
+
+def test_settings_never_default_into_the_installed_package() -> None:
+    import bot
+
+    package = Path(bot.__file__).resolve().parent.parent
+    assert not Settings().database.resolve().is_relative_to(package)
 
 
 def test_empty_config_gives_defaults(tmp_path: Path) -> None:
@@ -112,3 +172,9 @@ def test_weekdays_round_trip(text: str, days: set[int], shown: str) -> None:
 def test_bad_weekday_is_refused() -> None:
     with pytest.raises(ValueError, match="'funday' is not a weekday"):
         parse_weekdays("mon,funday")
+
+
+@given(st.frozensets(st.integers(0, 6), min_size=1))
+def test_weekdays_round_trip_through_their_display_form(days: frozenset[int]) -> None:
+    # what /digest show prints is what /digest schedule accepts, and means the same days
+    assert parse_weekdays(format_weekdays(days)) == days

@@ -1,6 +1,6 @@
 """Reading Smartable article files: parse, clean, identify (pure; no Discord, no store).
 
-The ingest runner lives in `bot.ingest.runner` and is not re-exported here (import cycles).
+The ingest runner lives in `bot.store.ingest` and is not re-exported here (import cycles).
 """
 
 from bot.ingest.clean import clean_text, clean_url

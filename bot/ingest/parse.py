@@ -36,6 +36,7 @@ from typing import Any
 import frontmatter
 import yaml
 
+from bot.core.models import Article, ArticleKind, Image, Provider
 from bot.ingest.bounds import (
     HEAT_MAX,
     PIXELS_MAX,
@@ -57,7 +58,6 @@ from bot.ingest.fastyaml import (
     split_front_matter,
 )
 from bot.ingest.identity import article_id, canonical_url, video_page_url
-from bot.models import Article, ArticleKind, Image, Provider
 
 DEFAULT_MAX_BYTES = 1_048_576
 NEWS_CATEGORIES = frozenset(("news",))

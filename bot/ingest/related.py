@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
+from bot.core.models import Coverage
 from bot.ingest.bounds import QUALITY_MAX, in_scale, published_in_range
 from bot.ingest.clean import as_utc, clean_text, clean_url
 from bot.ingest.fastyaml import fast_load
-from bot.models import Coverage
 
 
 def load_related_yaml(related_yaml: str) -> Any:

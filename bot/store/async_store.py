@@ -1,6 +1,6 @@
 """The store for async code: every call runs on one dedicated thread, never on the event loop.
 
-One worker thread owns every use of the SQLite connection (and the search index), so calls are
+One worker thread owns every use of the SQLite connection, so calls are
 serialised like a single writer and the loop never blocks on disk.
 """
 
@@ -14,12 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from bot.models import Article
+from bot.core.models import Article
 from bot.store import guilds, ledger
 from bot.store.guilds import GuildDefaults, GuildState
 
 if TYPE_CHECKING:
-    from bot.search import SearchIndex
     from bot.store.db import Store
 
 _P = ParamSpec("_P")
@@ -27,17 +26,14 @@ _T = TypeVar("_T")
 
 
 class AsyncStore:
-    """Async facade over `Store`, the guild settings, the ledger and the search index."""
+    """Async facade over `Store`, the guild settings and the ledger."""
 
     def __init__(
         self,
         store: Store,
         defaults: GuildDefaults,
-        *,
-        index: SearchIndex | None = None,
     ) -> None:
         self.store = store
-        self.index = index
         self.defaults = defaults
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-store")
         self._closed = False

@@ -17,7 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.models import Article, Image, Provider
+from bot.core.models import Article, Image, Provider
+from bot.ingest.clean import clean_url
+from bot.ingest.identity import article_id as link_id
+from bot.ingest.identity import canonical_url
 
 try:  # ISA-L's deflate, where it has wheels: ~3.5x faster than zlib's level 1 at the same ratio
     from isal.isal_zlib import compress as _deflate
@@ -34,6 +37,10 @@ ArticleState = Literal["absent", "active", "retired"]
 
 class StoreError(Exception):
     """The database cannot be used; the message says why (file, schema version, ...)."""
+
+
+class _OlderSchema(StoreError):
+    """A read-only open met a database that still needs a migration."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +178,28 @@ def _row_to_article(row: Sequence[Any]) -> Article:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FoundArticle:
+    """An article looked up by link, active or retired (`retired_at` set); `removed` when a
+    file of it says `removed: true` (else a retired article's files are gone)."""
+
+    article: Article
+    retired_at: datetime | None
+    removed: bool
+
+
+def _link_variants(text: str) -> list[str]:
+    """Spellings under which a pasted link may be stored (`url`, `original_url`, `video_url`)."""
+    cleaned = clean_url(text) or text.strip()
+    canonical = canonical_url(cleaned)
+    variants = {text.strip(), cleaned, canonical}
+    rest = canonical.removeprefix("https://")
+    for host in (rest, f"www.{rest}"):
+        for scheme in ("https://", "http://"):
+            variants.update((scheme + host, scheme + host + "/"))
+    return sorted(v for v in variants if v)
+
+
 class Store:
     """Articles (and, through other modules, guild settings and the delivery ledger) in SQLite."""
 
@@ -202,6 +231,52 @@ class Store:
             conn.close()
             raise StoreError(f"{path} is not a usable newsbot database: {exc}") from exc
         except StoreError:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Store:
+        """Open an existing database for reading only: no folder, file or migration is written,
+        so it works where this user may not write (another owner, a read-only mount).
+
+        In a folder where SQLite cannot create its WAL index, and with no WAL file left beside
+        the database (everything is in the file itself), it is opened as immutable.
+        """
+        if not path.is_file():
+            raise StoreError(f"no database at {path}: run `newsbot ingest` first")
+        uri = path.resolve().as_uri()
+        try:
+            return cls._connect_readonly(path, f"{uri}?mode=ro")
+        except _OlderSchema:  # written by an older newsbot: migrate (needs write access once)
+            return cls.open(path)
+        except sqlite3.OperationalError as exc:
+            if path.with_name(path.name + "-wal").exists():
+                raise StoreError(f"cannot read database {path}: {exc}") from exc
+            try:
+                return cls._connect_readonly(path, f"{uri}?mode=ro&immutable=1")
+            except sqlite3.Error as again:
+                raise StoreError(f"cannot read database {path}: {again}") from again
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path} is not a usable newsbot database: {exc}") from exc
+
+    @classmethod
+    def _connect_readonly(cls, path: Path, uri: str) -> Store:
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA busy_timeout = 30000")
+            store = cls(conn, path)
+            migrations = load_migrations()
+            known = migrations[-1].version if migrations else 0
+            if store.schema_version < known:
+                raise _OlderSchema(f"database {path} needs a migration")
+            if store.schema_version > known:
+                raise StoreError(
+                    f"database schema version {store.schema_version} is newer than this "
+                    f"newsbot knows ({known}): upgrade newsbot"
+                )
+        except BaseException:
             conn.close()
             raise
         return store
@@ -292,6 +367,31 @@ class Store:
             (article_id,),
         ).fetchone()
         return None if row is None else _row_to_article(row)
+
+    def find_article(self, link: str) -> FoundArticle | None:
+        """The article (active or retired) a pasted link names: by the id of its canonical URL,
+        else by any of its stored links (webUrl, originalUrl, video) under common spellings."""
+        columns = f"{_ARTICLE_COLUMNS}, retired_at_us"
+        row = self.conn.execute(
+            f"SELECT {columns} FROM articles WHERE id = ?",  # noqa: S608 - constant columns
+            (link_id(link.strip(), domain="", title=""),),
+        ).fetchone()
+        if row is None:
+            variants = _link_variants(link)
+            marks = ",".join("?" * len(variants))
+            row = self.conn.execute(
+                f"SELECT {columns} FROM articles WHERE url IN ({marks}) "  # noqa: S608 - marks
+                f"OR original_url IN ({marks}) OR video_url IN ({marks}) "
+                "ORDER BY retired_at_us IS NOT NULL, id LIMIT 1",
+                variants * 3,
+            ).fetchone()
+        if row is None:
+            return None
+        removed = self.conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM sources WHERE article_id = ? AND removed = 1)", (row[0],)
+        ).fetchone()[0]
+        retired = None if row[18] is None else from_us(row[18])
+        return FoundArticle(_row_to_article(row), retired, bool(removed))
 
     def get_articles(self, ids: Sequence[str]) -> list[Article]:
         """The active articles among `ids`, in the order asked (unknown or retired ones left out)."""

@@ -14,11 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
-
-from bot.models import GuildSettings
+from bot.core.models import GuildSettings
+from bot.core.schedule import next_run_after
 from bot.settings import Settings, parse_hhmm
 
 _T = TypeVar("_T")
@@ -129,26 +127,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def next_run_after(settings: GuildSettings, after: datetime) -> datetime | None:
-    """The first scheduled run strictly after `after` (UTC), or None if the digest is not active.
-
-    Uses APScheduler's CronTrigger in the server's zone, which is DST-safe (a time skipped in spring
-    moves on; the repeated autumn hour may fire twice: runs are keyed by local date to absorb it).
-    """
-    if not settings.active or not settings.weekdays:
-        return None
-    trigger = CronTrigger(
-        hour=settings.time.hour,
-        minute=settings.time.minute,
-        second=0,
-        day_of_week=",".join(str(day) for day in sorted(settings.weekdays)),
-        timezone=ZoneInfo(settings.timezone),
-    )
-    start = after.replace(microsecond=0) + timedelta(seconds=1)
-    fire: datetime | None = trigger.get_next_fire_time(None, start)
-    return None if fire is None else fire.astimezone(UTC)
 
 
 _COLUMNS = (

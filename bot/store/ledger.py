@@ -248,3 +248,11 @@ def prune(
             (retired_cutoff_us,),
         ).rowcount
     return PruneReport(ledger_rows=ledger_rows, runs=runs, articles=articles)
+
+
+def posted_at(conn: sqlite3.Connection, channel_id: int) -> dict[str, datetime]:
+    """When each article was posted (or claimed for posting) in a channel."""
+    rows = conn.execute(
+        "SELECT article_id, created_at FROM delivery_ledger WHERE channel_id = ?", (channel_id,)
+    ).fetchall()
+    return {str(article_id): _when(created) for article_id, created in rows}

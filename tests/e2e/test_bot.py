@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from bot.app import NewsBot
-from bot.ingest.runner import ingest_folders
-from bot.search import SearchIndex
+from bot.discord.app import NewsBot
+from bot.search.index import SearchIndex
 from bot.settings import Settings
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
+from bot.store.ingest import ingest_folders
 from tests.fake_discord import EMBED_LINKS, SEND_MESSAGES, VIEW_CHANNEL, FakeDiscord
 from tests.fake_discord.clients import running
 from tests.fake_discord.plugin import DiscordEndpoints
@@ -67,7 +67,7 @@ class World:
         """A started NewsBot on this world's database (closed, with its store, afterwards)."""
         store = Store.open(self.settings.database)
         index = SearchIndex.open(self.settings.index_dir)
-        astore = AsyncStore(store, GuildDefaults.from_settings(self.settings), index=index)
+        astore = AsyncStore(store, GuildDefaults.from_settings(self.settings))
         options = {
             "tick_seconds": 3600.0,
             "rescan": False,
@@ -137,7 +137,7 @@ async def test_login_syncs_commands_once_across_restarts(
     synced = {c["name"]: c for c in fake_discord.commands()}
     assert set(synced) == {"news", "digest"}
     news = {o["name"] for o in synced["news"]["options"]}
-    assert news == {"search", "top", "topics", "help"}
+    assert news == {"search", "top", "topics", "help", "why"}
     digest = {o["name"]: o for o in synced["digest"]["options"]}
     assert set(digest) == {
         "channel", "topics", "schedule", "settings", "pause", "resume", "now", "preview", "show",

@@ -11,8 +11,8 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.app import main
-from bot.commands.sync_commands import sync
+from bot.cli.sync_commands import sync
+from bot.discord.app import main
 from bot.settings import Settings
 from bot.store.db import Store
 from tests.fake_discord import FakeDiscord

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import NewsBot
+from bot.discord.app import NewsBot
 from bot.settings import Settings
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store

@@ -9,7 +9,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.models import Article, ArticleKind, Image, Provider
+from bot.core.models import Article, ArticleKind, Image, Provider
 
 GOLDEN_NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 

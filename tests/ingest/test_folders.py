@@ -1,20 +1,12 @@
-"""Folder listings: which files count, subfolders, and big folders looked up by two processes."""
+"""Folder listings: which files count, subfolders, sizes and times, and unreadable folders."""
 
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from pathlib import Path
-
-import pytest
 
 from bot.ingest import folders
 from bot.ingest.folders import Listing, walk_folders
-
-needs_fd = pytest.mark.skipif(
-    not folders._BY_FOLDER_FD, reason="a helper process needs fstatat (POSIX)"
-)
 
 
 def make_folder(root: Path, files: int) -> Path:
@@ -54,46 +46,6 @@ def test_what_counts_as_an_article_file_and_a_subfolder(tmp_path: Path) -> None:
     ]
     assert sorted(subfolders) == ["folder.md", "sub"]
     assert ("2024-01-0002-story.md", 1_700_000_000 * 10**9 + 2, 3) in entries(listing)
-
-
-@needs_fd
-def test_a_big_folder_looked_up_by_two_processes_lists_the_same(tmp_path: Path) -> None:
-    root = make_folder(tmp_path / "news", 40)
-    alone, alone_subfolders = folders._list_folder(str(root))
-    shared, shared_subfolders = folders._list_folder(
-        str(root), stat_while_listing=5, helper_min=1, helper_start=0
-    )
-    assert entries(shared) == entries(alone)
-    assert len(shared) == len(alone) == 42
-    assert shared.names == alone.names  # directory order either way: the digest is the same
-    assert shared.digest() == alone.digest()
-    assert sorted(shared_subfolders) == sorted(alone_subfolders)
-
-
-@needs_fd
-def test_when_the_helper_cannot_start_this_process_looks_everything_up(tmp_path: Path) -> None:
-    root = make_folder(tmp_path / "news", 10)
-    names = sorted(os.listdir(root))
-    assert folders._start_helper(str(root), names, python="") is None
-    assert folders._start_helper(str(root), names, python=str(tmp_path / "no-python")) is None
-    # a helper that fails (its folder is gone) gives no answer rather than a wrong one
-    helper = folders._start_helper(str(tmp_path / "gone"), names, python=sys.executable)
-    assert helper is not None
-    assert folders._helper_results(helper, len(names)) is None
-
-
-@needs_fd
-def test_the_helper_answers_mode_mtime_and_size_per_name(tmp_path: Path) -> None:
-    root = make_folder(tmp_path / "news", 2)
-    names = ["2024-01-0001-story.md", "missing.md", "sub"]
-    helper = folders._start_helper(str(root), names)
-    assert helper is not None
-    answer = folders._helper_results(helper, len(names))
-    assert answer is not None
-    triples = [tuple(answer[i : i + 3]) for i in range(0, len(answer), 3)]
-    assert triples[0][1:] == (1_700_000_000 * 10**9 + 1, 2)
-    assert triples[1] == (0, 0, 0)  # could not be looked up
-    assert stat.S_ISDIR(triples[2][0])
 
 
 def test_walk_goes_depth_first_in_name_order_and_reports_unreadable_folders(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.core.models import Coverage
 from bot.ingest import parse_related
-from bot.models import Coverage
 
 BLOCK = """related:
   - title: "Rival &amp; outlet covers it"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Article, Image, Provider
+from bot.core.models import Article, Image, Provider
 from bot.store import Store, StoreError
 from bot.store.db import load_migrations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Article, Provider
+from bot.core.models import Article, Provider
 from bot.store import Store
 from bot.store.db import NewArticle, compress_related
 

@@ -1,0 +1,363 @@
+"""`/digest …`: a server's scheduled news digest, for members with Manage Server.
+
+`default_permissions` only hides the group by default (owners can override it), so every command
+checks `manage_guild` again. Every bad value gets a clear ephemeral reply and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.cogs import CogContext, match_choices
+from bot.discord.cogs.news import TopicCache
+from bot.discord.cogs.paginator import message_kwargs
+from bot.discord.errors import NotAllowed, UserError
+from bot.settings import (
+    check_timezone,
+    format_weekdays,
+    parse_hhmm,
+    parse_weekdays,
+    timezone_names,
+)
+from bot.store.guilds import GuildState
+
+REQUIRED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
+MAX_TOPICS = 25
+
+
+def _perm_name(name: str) -> str:
+    return name.replace("_", " ").title()
+
+
+def describe_state(state: GuildState, *, guild_name: str | None = None) -> dict[str, Any]:
+    """The `/digest show` status page as a message payload."""
+    s = state.settings
+    tz = ZoneInfo(s.timezone)
+    if state.removed_at is not None:
+        status = "stopped (the bot left this server)"
+    elif state.failing_reason:
+        status = f"⚠️ failing: {state.failing_reason}"
+    elif s.paused:
+        status = "paused (/digest resume to restart)"
+    elif s.channel_id is None:
+        status = "not set up: choose a channel with /digest channel"
+    elif not s.topics:
+        status = "not set up: add a topic with /digest topics add"
+    else:
+        status = "active"
+    if state.next_run_at is not None:
+        local = state.next_run_at.astimezone(tz)
+        next_run = (
+            f"{local:%a %Y-%m-%d %H:%M} ({s.timezone}) — <t:{int(state.next_run_at.timestamp())}:R>"
+        )
+    else:
+        next_run = "none"
+    fields = [
+        {"name": "Status", "value": status[:1024], "inline": False},
+        {
+            "name": "Channel",
+            "value": f"<#{s.channel_id}>" if s.channel_id else "not set",
+            "inline": True,
+        },
+        {"name": "Topics", "value": (", ".join(s.topics) or "none")[:1024], "inline": True},
+        {
+            "name": "Schedule",
+            "value": f"{s.time:%H:%M} {s.timezone}, {format_weekdays(s.weekdays)}",
+            "inline": False,
+        },
+        {"name": "Next run", "value": next_run[:1024], "inline": False},
+        {
+            "name": "Settings",
+            "value": (
+                f"per_topic {s.per_topic} · min_quality {s.min_quality} · "
+                f"max_per_provider {s.max_per_provider} · lookback_hours {s.lookback_hours} · "
+                f"silent {'on' if s.silent else 'off'}"
+            ),
+            "inline": False,
+        },
+        {
+            "name": "Last result",
+            "value": (state.last_result or "no digest yet")[:1024],
+            "inline": False,
+        },
+    ]
+    title = "News digest" + (f" — {guild_name}"[:200] if guild_name else "")
+    return {"embeds": [{"title": title, "fields": fields}]}
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class DigestCog(
+    commands.GroupCog, group_name="digest", group_description="Set up this server's news digest"
+):
+    """Admin commands for the scheduled digest."""
+
+    topics = app_commands.Group(name="topics", description="Topics of the digest")
+
+    def __init__(self, context: CogContext) -> None:
+        self.context = context
+        self.topic_cache = TopicCache(context)
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        """Manage Server is checked here too: server owners can override command permissions."""
+        perms = interaction.permissions
+        if interaction.guild_id is None:
+            raise NotAllowed("The digest is set up inside a server, not in direct messages.")
+        if not (perms.manage_guild or perms.administrator):
+            if interaction.type is discord.InteractionType.autocomplete:
+                return False
+            raise NotAllowed("You need the Manage Server permission to change the news digest.")
+        return True
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _guild_id(self, interaction: discord.Interaction[Any]) -> int:
+        if interaction.guild_id is None:
+            raise UserError("This command only works inside a server.")
+        return interaction.guild_id
+
+    async def _update(
+        self, interaction: discord.Interaction[Any], changes: dict[str, Any]
+    ) -> GuildState:
+        return await self.context.store.update_guild(
+            self._guild_id(interaction), changes, now=self.context.clock()
+        )
+
+    async def _reply(
+        self, interaction: discord.Interaction[Any], text: str, state: GuildState | None = None
+    ) -> None:
+        if state is not None:
+            text += "\n" + _next_run_line(state)
+        await interaction.response.send_message(
+            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    # -- channel ----------------------------------------------------------------------------
+
+    @app_commands.command(name="channel", description="Where the digest is posted")
+    @app_commands.describe(channel="a text or announcement channel the bot may post in")
+    async def channel(
+        self, interaction: discord.Interaction[Any], channel: discord.TextChannel
+    ) -> None:
+        guild = interaction.guild
+        me = guild.me if guild is not None else None
+        if guild is None or channel.guild.id != guild.id:
+            raise UserError("Pick a channel of this server.")
+        if me is None:
+            raise UserError(
+                "I cannot see my own permissions in this server yet; try again shortly."
+            )
+        perms = channel.permissions_for(me)
+        missing = [_perm_name(p) for p in REQUIRED_PERMISSIONS if not getattr(perms, p)]
+        if missing:
+            raise UserError(
+                f"I cannot post the digest in {channel.mention}: I am missing "
+                f"{', '.join(missing)} there. Grant them (channel settings → Permissions) "
+                "or pick another channel."
+            )
+        state = await self._update(interaction, {"channel_id": channel.id})
+        hint = "" if state.settings.topics else " Next: add topics with /digest topics add."
+        await self._reply(
+            interaction, f"The digest will be posted in {channel.mention}.{hint}", state
+        )
+
+    # -- topics -----------------------------------------------------------------------------
+
+    @topics.command(name="add", description="Add a topic to the digest")
+    @app_commands.describe(topic="a topic with articles (see /news topics)")
+    async def topics_add(self, interaction: discord.Interaction[Any], topic: str) -> None:
+        name = await self.topic_cache.resolve(topic)
+        current = (await self.context.store.guild(self._guild_id(interaction))).settings.topics
+        if any(t.casefold() == name.casefold() for t in current):
+            raise UserError(f"`{name}` is already in the digest.")
+        if len(current) >= MAX_TOPICS:
+            raise UserError(f"A digest has at most {MAX_TOPICS} topics; remove one first.")
+        state = await self._update(interaction, {"topics": (*current, name)})
+        hint = "" if state.settings.channel_id else " Next: choose a channel with /digest channel."
+        await self._reply(
+            interaction, f"Added `{name}`. Topics: {', '.join(state.settings.topics)}.{hint}", state
+        )
+
+    @topics_add.autocomplete("topic")
+    async def _add_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self.topic_cache.autocomplete(current)
+
+    @topics.command(name="remove", description="Remove a topic from the digest")
+    @app_commands.describe(topic="one of the digest's topics")
+    async def topics_remove(self, interaction: discord.Interaction[Any], topic: str) -> None:
+        current = (await self.context.store.guild(self._guild_id(interaction))).settings.topics
+        wanted = topic.strip().casefold()
+        kept = tuple(t for t in current if t.casefold() != wanted)
+        if len(kept) == len(current):
+            listed = ", ".join(f"`{t}`" for t in current) or "none yet"
+            raise UserError(f"`{topic.strip()[:100]}` is not in the digest. Its topics: {listed}.")
+        state = await self._update(interaction, {"topics": kept})
+        left = ", ".join(kept) or "none (the digest is off until you add one)"
+        await self._reply(interaction, f"Removed. Topics: {left}.", state)
+
+    @topics_remove.autocomplete("topic")
+    async def _remove_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        state = await self.context.store.guild(interaction.guild_id)
+        return match_choices(current, list(state.settings.topics))
+
+    @topics.command(name="list", description="The digest's topics")
+    async def topics_list(self, interaction: discord.Interaction[Any]) -> None:
+        state = await self.context.store.guild(self._guild_id(interaction))
+        listed = (
+            ", ".join(f"`{t}`" for t in state.settings.topics) or "none yet (/digest topics add)"
+        )
+        await self._reply(interaction, f"Digest topics: {listed}")
+
+    # -- schedule and settings --------------------------------------------------------------
+
+    @app_commands.command(name="schedule", description="When the digest is posted")
+    @app_commands.describe(
+        time="HH:MM, 24-hour clock, e.g. 08:30",
+        timezone="IANA time zone, e.g. Europe/Paris",
+        weekdays="mon-fri, mon,wed,fri … (default every day)",
+    )
+    async def schedule(
+        self,
+        interaction: discord.Interaction[Any],
+        time: str,
+        timezone: str,
+        weekdays: str | None = None,
+    ) -> None:
+        try:
+            at = parse_hhmm(time)
+            zone = check_timezone(timezone.strip())
+            days = parse_weekdays(weekdays) if weekdays is not None else frozenset(range(7))
+        except ValueError as exc:
+            raise UserError(f"Nothing changed: {exc}.") from exc
+        if not days:
+            raise UserError("Nothing changed: pick at least one weekday.")
+        state = await self._update(interaction, {"time": at, "timezone": zone, "weekdays": days})
+        await self._reply(
+            interaction, f"Schedule: {at:%H:%M} {zone}, {format_weekdays(days)}.", state
+        )
+
+    @schedule.autocomplete("timezone")
+    async def _tz_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return match_choices(current.replace(" ", "_"), timezone_names())
+
+    @app_commands.command(name="settings", description="Digest options (none given: show them)")
+    @app_commands.describe(
+        per_topic="stories per topic (1-10)",
+        min_quality="skip articles below this quality (0-189)",
+        max_per_provider="at most this many stories from one outlet",
+        lookback_hours="window of the first digest, in hours",
+        silent="post without notifications",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction[Any],
+        per_topic: app_commands.Range[int, 1, 10] | None = None,
+        min_quality: app_commands.Range[int, 0, 189] | None = None,
+        max_per_provider: app_commands.Range[int, 1, 50] | None = None,
+        lookback_hours: app_commands.Range[int, 1, 8760] | None = None,
+        silent: bool | None = None,
+    ) -> None:
+        given = {
+            "per_topic": per_topic,
+            "min_quality": min_quality,
+            "max_per_provider": max_per_provider,
+            "lookback_hours": lookback_hours,
+            "silent": silent,
+        }
+        changes = {k: v for k, v in given.items() if v is not None}
+        if changes:
+            state = await self._update(interaction, changes)
+            prefix = "Updated. "
+        else:
+            state = await self.context.store.guild(self._guild_id(interaction))
+            prefix = ""
+        s = state.settings
+        await self._reply(
+            interaction,
+            f"{prefix}per_topic {s.per_topic} · min_quality {s.min_quality} · "
+            f"max_per_provider {s.max_per_provider} · lookback_hours {s.lookback_hours} · "
+            f"silent {'on' if s.silent else 'off'}",
+        )
+
+    # -- running ----------------------------------------------------------------------------
+
+    @app_commands.command(name="pause", description="Stop posting the digest for now")
+    async def pause(self, interaction: discord.Interaction[Any]) -> None:
+        state = await self._update(interaction, {"paused": True})
+        await self._reply(interaction, "The digest is paused (/digest resume restarts it).", state)
+
+    @app_commands.command(name="resume", description="Post the digest again")
+    async def resume(self, interaction: discord.Interaction[Any]) -> None:
+        state = await self._update(interaction, {"paused": False})
+        await self._reply(interaction, "The digest is running.", state)
+
+    def _require_ready(self, state: GuildState) -> int:
+        if state.settings.channel_id is None:
+            raise UserError("Choose a channel first with /digest channel.")
+        if not state.settings.topics:
+            raise UserError("Add a topic first with /digest topics add.")
+        return state.settings.channel_id
+
+    @app_commands.command(name="now", description="Post the digest now")
+    async def now(self, interaction: discord.Interaction[Any]) -> None:
+        state = await self.context.store.guild(self._guild_id(interaction))
+        channel_id = self._require_ready(state)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.context.deliverer.deliver_now(state)
+        texts = {
+            "sent": f"Posted {outcome.messages} message(s) in <#{channel_id}>.",
+            "empty": "Nothing new to post: every matching article was already posted.",
+            "failing": f"Could not post: {outcome.detail}.",
+        }
+        text = texts.get(
+            outcome.outcome, f"Could not post the digest now ({outcome.detail or outcome.outcome})."
+        )
+        await interaction.followup.send(
+            text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    @app_commands.command(name="preview", description="See what the digest would post now")
+    async def preview(self, interaction: discord.Interaction[Any]) -> None:
+        state = await self.context.store.guild(self._guild_id(interaction))
+        if not state.settings.topics:
+            raise UserError("Add a topic first with /digest topics add.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        payloads = await self.context.deliverer.preview(state)
+        if not payloads:
+            await interaction.followup.send(
+                "Nothing new would be posted right now.", ephemeral=True
+            )
+            return
+        for payload in payloads:
+            await interaction.followup.send(**message_kwargs(payload), ephemeral=True)
+
+    @app_commands.command(name="show", description="The digest's settings, next run and health")
+    async def show(self, interaction: discord.Interaction[Any]) -> None:
+        state = await self.context.store.guild(self._guild_id(interaction))
+        name = interaction.guild.name if interaction.guild is not None else None
+        await interaction.response.send_message(
+            **message_kwargs(describe_state(state, guild_name=name)), ephemeral=True
+        )
+
+
+def _next_run_line(state: GuildState) -> str:
+    if state.next_run_at is None:
+        if state.settings.paused:
+            return "No run is scheduled while paused."
+        return "No run is scheduled yet (it needs a channel and at least one topic)."
+    local = state.next_run_at.astimezone(ZoneInfo(state.settings.timezone))
+    return f"Next digest: {local:%a %Y-%m-%d %H:%M} ({state.settings.timezone})."

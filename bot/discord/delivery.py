@@ -1,0 +1,430 @@
+"""Posting digests: compose, format, post with a nonce per message, record in the ledger.
+
+Exactly-once across crashes: a run and a `pending` ledger row per article are written before the
+first post; each message is marked sent after Discord accepted it. An interrupted run is resumed
+with the same payloads and the same nonces, which Discord de-duplicates (`enforce_nonce`).
+Errors are classified: 5xx and timeouts are retried with back-off; 403/404 stop the server's digest
+with a reason an admin can read in `/digest show`, without touching other servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import discord
+
+from bot.core.digest import CandidatePool, build_pool, compose_digest, digest_window
+from bot.core.models import Digest
+from bot.discord.formatting import article_link, digest_messages
+from bot.discord.pacing import Pacer
+from bot.settings import Settings
+from bot.store.async_store import AsyncStore
+from bot.store.guilds import GuildState
+from bot.store.ledger import DigestRun, RunKind
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Outcome = Literal["sent", "empty", "already-done", "failing", "failed", "skipped"]
+
+#: Discord error codes that mean "this channel is not ours to post in" (never retried).
+MISSING_ACCESS = 50001
+MISSING_PERMISSIONS = 50013
+UNKNOWN_CHANNEL = 10003
+
+SUPPRESS_NOTIFICATIONS = 1 << 12
+
+
+def scheduled_run_key(guild_id: int, channel_id: int, scheduled_for: datetime, tz: str) -> str:
+    """The identity of a scheduled run: (guild, channel, local date of the scheduled time)."""
+    local_date = scheduled_for.astimezone(ZoneInfo(tz)).date().isoformat()
+    return f"s:{guild_id}:{channel_id}:{local_date}"
+
+
+def manual_run_key(guild_id: int, channel_id: int) -> str:
+    """A `/digest now` run gets its own identity."""
+    return f"m:{guild_id}:{channel_id}:{uuid.uuid4().hex}"
+
+
+def message_nonce(run_key: str, index: int) -> str:
+    """A nonce of 25 characters, the same for the same message of the same run."""
+    digest = hashlib.sha256(f"{run_key}#{index}".encode()).digest()
+    return base64.b32encode(digest).decode("ascii")[:25]
+
+
+@dataclass(frozen=True, slots=True)
+class DueRun:
+    """A server whose digest is to be delivered now."""
+
+    state: GuildState
+    run_key: str
+    kind: RunKind
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    guild_id: int
+    channel_id: int | None
+    run_key: str | None
+    outcome: Outcome
+    messages: int = 0
+    detail: str = ""
+
+
+@dataclass(slots=True)
+class DeliveryStats:
+    """Counters since start-up (read by `/digest show` logs and by tests)."""
+
+    deliveries_ok: int = 0
+    deliveries_failed: int = 0
+    messages_sent: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    failing_guilds: set[int] = field(default_factory=set)
+
+
+class RateLimitCounter(logging.Filter):
+    """Counts the 429s that discord.py retried by itself into `stats.rate_limited`.
+
+    discord.py handles those internally and only says so in a warning on the `discord.http`
+    logger; attach this filter there (it never drops a record).
+    """
+
+    def __init__(self, stats: DeliveryStats) -> None:
+        super().__init__()
+        self.stats = stats
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("We are being rate limited"):
+            self.stats.rate_limited += 1
+        return True
+
+
+class ChannelUnusable(Exception):
+    """Discord refused the channel (403/404): a reason for admins, no retry."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def describe_refusal(exc: discord.HTTPException) -> str | None:
+    """A human reason when Discord's answer means the channel cannot be used, else None."""
+    if exc.status == 404 or exc.code == UNKNOWN_CHANNEL:
+        return "the digest channel no longer exists (deleted?); pick one with /digest channel"
+    if exc.status == 403 or exc.code in (MISSING_ACCESS, MISSING_PERMISSIONS):
+        return (
+            "the bot may not post in the digest channel (it needs View Channel, Send Messages and "
+            "Embed Links there); fix the permissions or pick another channel with /digest channel"
+        )
+    return None
+
+
+def payload_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
+    """A message body (formatting's JSON dict) as `Messageable.send` keyword arguments."""
+    kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+    if payload.get("content"):
+        kwargs["content"] = payload["content"]
+    embeds = payload.get("embeds") or []
+    if embeds:
+        kwargs["embeds"] = [discord.Embed.from_dict(embed) for embed in embeds]
+    if int(payload.get("flags") or 0) & SUPPRESS_NOTIFICATIONS:
+        kwargs["silent"] = True
+    return kwargs
+
+
+def article_message_index(digest: Digest, payloads: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Which message carries each article (found by its embed link; the last message if not found)."""
+    carried: dict[str, int] = {}
+    for index, payload in enumerate(payloads):
+        for embed in payload.get("embeds") or []:
+            if isinstance(embed.get("url"), str):
+                carried.setdefault(embed["url"], index)
+    last = max(len(payloads) - 1, 0)
+    return {
+        article.id: carried.get(article_link(article) or "", last) for article in digest.articles
+    }
+
+
+class Deliverer:
+    """Delivers digests for the scheduler and for `/digest now`."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        store: AsyncStore,
+        settings: Settings,
+        pacer: Pacer,
+        *,
+        clock: Clock,
+        retry_base_seconds: float = 1.0,
+        concurrency: int = 64,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.pacer = pacer
+        self.clock = clock
+        self.retry_base_seconds = retry_base_seconds
+        self.stats = DeliveryStats()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._channel_locks: dict[int, asyncio.Lock] = {}
+
+    def _lock(self, channel_id: int) -> asyncio.Lock:
+        """One delivery at a time per channel (a manual run racing a scheduled one)."""
+        return self._channel_locks.setdefault(channel_id, asyncio.Lock())
+
+    # -- composing ----------------------------------------------------------------------------
+
+    async def build_pool(self, states: Sequence[GuildState], now: datetime) -> CandidatePool:
+        """One candidate pool for every server due at this tick (their widest window)."""
+        starts = [
+            digest_window(s.last_run_at, now, s.settings.lookback_hours)[0] for s in states
+        ] or [now - timedelta(hours=self.settings.digest.lookback_hours)]
+        articles = await self.store.articles_between(min(starts), now)
+        # collapsing stories parses `related` lists: seconds on a large window, so off the loop
+        return await asyncio.to_thread(build_pool, articles, now=now, weights=self.settings.ranking)
+
+    async def compose(
+        self, state: GuildState, pool: CandidatePool, now: datetime
+    ) -> tuple[Digest | None, datetime, datetime]:
+        start, end = digest_window(state.last_run_at, now, state.settings.lookback_hours)
+        channel_id = state.settings.channel_id
+        posted = await self.store.posted_ids(channel_id) if channel_id is not None else set()
+        digest = compose_digest(
+            pool, state.settings, posted_ids=posted, window_start=start, window_end=end
+        )
+        return digest, start, end
+
+    def render(self, digest: Digest, *, silent: bool) -> list[dict[str, Any]]:
+        return digest_messages(digest, topic_colors=self.settings.topic_colors, silent=silent)
+
+    async def preview(self, state: GuildState) -> list[dict[str, Any]] | None:
+        """What would be posted now, without posting or recording anything."""
+        now = self.clock()
+        pool = await self.build_pool([state], now)
+        digest, _, _ = await self.compose(state, pool, now)
+        return None if digest is None else self.render(digest, silent=state.settings.silent)
+
+    # -- delivering ---------------------------------------------------------------------------
+
+    async def deliver_due(self, due: Sequence[DueRun]) -> list[RunOutcome]:
+        """Deliver every due run concurrently (paced), sharing one candidate pool."""
+        if not due:
+            return []
+        now = self.clock()
+        pool = await self.build_pool([run.state for run in due], now)
+        return list(await asyncio.gather(*(self._guarded(run, pool, now) for run in due)))
+
+    async def deliver_now(self, state: GuildState) -> RunOutcome:
+        """A manual run (`/digest now`): its own run id, still respecting the ledger."""
+        channel_id = state.settings.channel_id
+        if channel_id is None:
+            return RunOutcome(state.settings.guild_id, None, None, "skipped", detail="no channel")
+        due = DueRun(state, manual_run_key(state.settings.guild_id, channel_id), "manual")
+        return (await self.deliver_due([due]))[0]
+
+    async def resume_pending(self) -> list[RunOutcome]:
+        """Finish runs interrupted by a crash or a shutdown, with their original nonces."""
+        outcomes = []
+        for stale in await self.store.pending_runs():
+            async with self._lock(stale.channel_id):
+                run = await self.store.get_run(stale.run_key)  # another delivery may have ended it
+                if run is None or run.status != "pending":
+                    continue
+                state = await self.store.guild(run.guild_id)
+                if state.removed_at is not None or state.failing_reason is not None:
+                    await self.store.finish_run(
+                        run.run_key, "failed", "abandoned: server gone or failing", now=self.clock()
+                    )
+                    continue
+                outcomes.append(await self._post_run(state, run))
+        return outcomes
+
+    async def _guarded(self, due: DueRun, pool: CandidatePool, now: datetime) -> RunOutcome:
+        guild_id = due.state.settings.guild_id
+        channel_id = due.state.settings.channel_id or 0
+        try:
+            async with self._slots, self._lock(channel_id):
+                return await self._deliver(due, pool, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery of guild %s failed unexpectedly", guild_id)
+            self.stats.deliveries_failed += 1
+            return RunOutcome(guild_id, due.state.settings.channel_id, due.run_key, "failed")
+
+    async def _deliver(self, due: DueRun, pool: CandidatePool, now: datetime) -> RunOutcome:
+        state = due.state
+        guild_id, channel_id = state.settings.guild_id, state.settings.channel_id
+        if channel_id is None:
+            return RunOutcome(guild_id, None, due.run_key, "skipped", detail="no channel")
+        existing = await self.store.get_run(due.run_key)
+        if existing is not None and existing.status != "pending":
+            return RunOutcome(guild_id, channel_id, due.run_key, "already-done")
+        if existing is None:
+            digest, start, end = await self.compose(state, pool, now)
+            run = DigestRun(
+                run_key=due.run_key,
+                guild_id=guild_id,
+                channel_id=channel_id,
+                kind=due.kind,
+                status="pending",
+                window_start=start,
+                window_end=end,
+                payloads=(),
+                messages_sent=0,
+                result=None,
+                created_at=now,
+            )
+            if digest is None:
+                await self.store.record_empty_run(run, "nothing new", now=now)
+                await self.store.record_result(
+                    guild_id, f"{_stamp(now)}: nothing new to post", last_run_at=end
+                )
+                self._log(state, 0, "empty", 0.0)
+                return RunOutcome(guild_id, channel_id, due.run_key, "empty")
+            payloads = self.render(digest, silent=state.settings.silent)
+            run = DigestRun(**{**_fields(run), "payloads": tuple(payloads)})
+            existing = await self.store.start_run(
+                run, article_message_index(digest, payloads), now=now
+            )
+        return await self._post_run(state, existing)
+
+    async def _post_run(self, state: GuildState, run: DigestRun) -> RunOutcome:
+        """Post the unsent messages of a recorded run, in order, then close it."""
+        guild_id = state.settings.guild_id
+        started = time.monotonic()
+        channel = self.client.get_partial_messageable(run.channel_id, guild_id=guild_id)
+        sent = run.messages_sent
+        try:
+            for index in range(run.messages_sent, len(run.payloads)):
+                message = await self._send(channel, run, index)
+                await self.store.mark_message_sent(run.run_key, index, message.id)
+                sent += 1
+                self.stats.messages_sent += 1
+        except ChannelUnusable as exc:
+            now = self.clock()
+            await self.store.finish_run(run.run_key, "failed", exc.reason, now=now)
+            newly = await self.store.mark_failing(guild_id, exc.reason, now=now)
+            self.stats.deliveries_failed += 1
+            self.stats.failing_guilds.add(guild_id)
+            self._log(state, sent, "failing", time.monotonic() - started, exc.reason)
+            if newly:
+                await self._tell_server(guild_id, exc.reason)
+            return RunOutcome(guild_id, run.channel_id, run.run_key, "failing", sent, exc.reason)
+        except discord.HTTPException as exc:
+            if exc.status >= 500 or exc.status == 429:
+                return await self._keep_pending(state, run, sent, started, exc)
+            # refused for good (e.g. 400): never resent; unsent articles are released
+            reason = f"Discord refused a digest message ({_short(exc)})"
+            log.error("guild %s: %s: %s", guild_id, reason, exc.text[:300])
+            await self.store.finish_run(run.run_key, "failed", reason, now=self.clock())
+            await self.store.record_result(guild_id, f"{_stamp(self.clock())}: {reason}")
+            self.stats.deliveries_failed += 1
+            self._log(state, sent, "failed", time.monotonic() - started, _short(exc))
+            return RunOutcome(guild_id, run.channel_id, run.run_key, "failed", sent, reason)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return await self._keep_pending(state, run, sent, started, exc)
+        now = self.clock()
+        result = f"{_stamp(now)}: posted {len(run.payloads)} message(s)"
+        await self.store.finish_run(run.run_key, "done", result, now=now)
+        await self.store.record_result(guild_id, result, last_run_at=run.window_end)
+        self.stats.deliveries_ok += 1
+        self.stats.failing_guilds.discard(guild_id)
+        self._log(state, len(run.payloads), "sent", time.monotonic() - started)
+        return RunOutcome(guild_id, run.channel_id, run.run_key, "sent", len(run.payloads))
+
+    async def _keep_pending(
+        self, state: GuildState, run: DigestRun, sent: int, started: float, exc: BaseException
+    ) -> RunOutcome:
+        """Out of retries: the run stays pending; the next tick resumes it with the same nonces."""
+        guild_id = state.settings.guild_id
+        reason = f"Discord did not accept the digest ({_short(exc)}); will retry"
+        await self.store.record_result(guild_id, f"{_stamp(self.clock())}: {reason}")
+        self.stats.deliveries_failed += 1
+        self._log(state, sent, "failed", time.monotonic() - started, _short(exc))
+        return RunOutcome(guild_id, run.channel_id, run.run_key, "failed", sent, reason)
+
+    async def _send(
+        self, channel: discord.PartialMessageable, run: DigestRun, index: int
+    ) -> discord.Message:
+        kwargs = payload_kwargs(run.payloads[index])
+        nonce = message_nonce(run.run_key, index)
+        attempts = self.settings.delivery.retries + 1
+        for attempt in range(attempts):
+            try:
+                async with self.pacer.message(run.channel_id):
+                    return await channel.send(nonce=nonce, **kwargs)
+            except discord.HTTPException as exc:
+                reason = describe_refusal(exc)
+                if reason is not None:
+                    raise ChannelUnusable(reason) from exc
+                if exc.status == 429:
+                    self.stats.rate_limited += 1
+                elif exc.status < 500:
+                    raise
+                if attempt + 1 >= attempts:
+                    raise
+            except (TimeoutError, aiohttp.ClientError):
+                if attempt + 1 >= attempts:
+                    raise
+            self.stats.retries += 1
+            await asyncio.sleep(self.retry_base_seconds * 2**attempt)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    async def _tell_server(self, guild_id: int, reason: str) -> None:
+        """Say why the digest stopped in the server's system channel, if the bot may post there."""
+        guild = self.client.get_guild(guild_id)
+        if guild is None or guild.system_channel is None:
+            return
+        channel = guild.system_channel
+        perms = channel.permissions_for(guild.me)
+        if not (perms.view_channel and perms.send_messages):
+            return
+        try:
+            async with self.pacer.message(channel.id):
+                await channel.send(
+                    f"News digest stopped: {reason}.",
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+        except discord.HTTPException as exc:
+            log.info("could not tell guild %s why its digest stopped: %s", guild_id, _short(exc))
+
+    def _log(
+        self, state: GuildState, messages: int, outcome: str, seconds: float, detail: str = ""
+    ) -> None:
+        log.info(
+            "delivery guild=%s channel=%s messages=%d outcome=%s latency_ms=%d%s",
+            state.settings.guild_id,
+            state.settings.channel_id,
+            messages,
+            outcome,
+            round(seconds * 1000),
+            f" detail={detail!r}" if detail else "",
+        )
+
+
+def _fields(run: DigestRun) -> dict[str, Any]:
+    return {name: getattr(run, name) for name in DigestRun.__dataclass_fields__}
+
+
+def _stamp(now: datetime) -> str:
+    return now.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _short(exc: BaseException) -> str:
+    if isinstance(exc, discord.HTTPException):
+        return f"HTTP {exc.status}, code {exc.code}"
+    return type(exc).__name__

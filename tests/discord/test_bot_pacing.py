@@ -1,0 +1,115 @@
+"""Pacing in virtual time: the shared rate limit and per-channel spacing hold under a burst."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+import pytest
+
+from bot.discord.pacing import ChannelSpacer, Pacer, WindowLimiter
+
+
+class VirtualTime:
+    """A clock that only moves when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    ordered = sorted(times)
+    best = 0
+    start = 0
+    for end, moment in enumerate(ordered):
+        while moment - ordered[start] >= window - 1e-9:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+async def test_burst_stays_under_the_limit_as_the_server_counts_despite_delays() -> None:
+    """Requests reach "Discord" after random delays; no window there ever holds more than the limit."""
+    rng = random.Random(7)
+    limiter = WindowLimiter(4, per=0.1)  # 40/s, scaled down to keep the test short
+    received: list[float] = []
+
+    async def call() -> None:
+        async with limiter.slot():
+            await asyncio.sleep(rng.uniform(0, 0.03))  # on its way to Discord
+            received.append(time.monotonic())
+            await asyncio.sleep(rng.uniform(0, 0.03))  # the answer on its way back
+
+    await asyncio.gather(*(call() for _ in range(40)))
+    assert len(received) == 40
+    assert max_in_window(received, 0.1) <= 4
+
+
+async def test_window_limiter_waits_for_answers_when_all_slots_are_in_flight() -> None:
+    vt = VirtualTime()
+    limiter = WindowLimiter(2, per=1.0, clock=vt.clock, sleep=vt.sleep)
+    await limiter.acquire()
+    await limiter.acquire()
+    limiter.release()
+    limiter.release()
+    before = vt.now
+    await limiter.acquire()  # both slots are held until one second after their answers
+    assert vt.now - before >= 1.0 - 1e-9
+
+
+async def test_one_channel_gets_at_most_5_messages_per_5_seconds() -> None:
+    vt = VirtualTime()
+    spacer = ChannelSpacer(5, 5.0, clock=vt.clock, sleep=vt.sleep)
+    stamps: dict[int, list[float]] = {1: [], 2: []}
+
+    async def post(channel: int) -> None:
+        await spacer.acquire(channel)
+        stamps[channel].append(vt.now)
+
+    await asyncio.gather(*(post(1) for _ in range(12)))
+    assert max_in_window(stamps[1], 5.0) == 5
+    before = vt.now
+    await post(2)  # another channel is not held back by the busy one
+    assert stamps[2] == [before]
+
+
+async def test_pacer_applies_both_limits() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(
+        WindowLimiter(40, clock=vt.clock, sleep=vt.sleep),
+        ChannelSpacer(5, 5.0, clock=vt.clock, sleep=vt.sleep),
+    )
+    for _ in range(6):
+        async with pacer.message(7):
+            pass
+    assert vt.now >= 5.0  # the 6th message in one channel waited for the window
+
+
+def test_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        WindowLimiter(0)
+
+
+def test_rate_limits_discord_py_retried_itself_are_counted() -> None:
+    from bot.discord.delivery import DeliveryStats, RateLimitCounter
+
+    stats = DeliveryStats()
+    counter = RateLimitCounter(stats)
+    logger = logging.getLogger("discord.http")
+    logger.addFilter(counter)
+    try:
+        fmt = "We are being rate limited. %s %s responded with 429. Retrying in %.2f seconds."
+        logger.warning(fmt, "POST", "/channels/1/messages", 0.5)
+        logger.warning("something else")
+    finally:
+        logger.removeFilter(counter)
+    assert stats.rate_limited == 1
