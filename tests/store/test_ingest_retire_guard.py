@@ -1,6 +1,7 @@
 """A folder whose files vanish all at once (an unmounted share, an emptied checkout) keeps its
 articles unless retiring them is allowed: more than half of a scanned folder's articles never
-go in one run by default, in `newsbot ingest` and in the bot's background re-scan alike."""
+go in one run by default, in `newsbot ingest` and in the bot's background re-scan alike. (And
+the bot's re-scan survives a file with an absurd number.)"""
 
 from __future__ import annotations
 
@@ -127,3 +128,28 @@ async def test_the_bots_rescan_logs_one_line_and_keeps_the_articles(
     assert "3 of its 3 articles" in held[0].getMessage()
     assert "retired=0" in caplog.text
     assert store.article_count() == 3
+
+
+async def test_the_bots_rescan_loads_the_rest_when_one_file_holds_an_absurd_number(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Once `newsbot run` failed at start-up here, and every re-scan logged a traceback."""
+    news = folder_of(tmp_path, 3)
+    bad = news / "2024-04-10-news-1.md"
+    bad.write_text(
+        bad.read_text(encoding="utf-8").replace(
+            "heat: 120", "heat: 123456789012345678901234567890"
+        ),
+        encoding="utf-8",
+    )
+    settings = Settings.model_validate({"articles_dir": news, "database": store.path})
+    astore = AsyncStore(store, GuildDefaults.from_settings(settings))
+    bot = NewsBot(settings=settings, store=astore, index=None, clock=lambda: NOW, rescan=False)
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.discord.app"):
+            await bot.rescan_articles()
+    finally:
+        astore.close()
+    assert "added=2 updated=0 retired=0 rejected=1" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert titles(store) == ["News 0", "News 2"]
