@@ -236,6 +236,8 @@ class NewsBot(commands.AutoShardedBot):
         """Re-scan the local folders (a failing one is recorded and reported, never raised)."""
         for result in await self.sources.refresh_local():
             report = result.report
+            if not result.ok and not result.busy:  # e.g. an unmounted share: articles kept
+                log.warning("re-ingest %s: %s", result.name, result.error)
             if report is None:
                 continue
             log.info(

@@ -114,7 +114,10 @@ def _resolve_plain_tag(value: str) -> str:
 def _plain(value: str) -> Any:
     """The value libyaml + SafeConstructor give a one-line plain scalar, or _FAIL."""
     if _INT.fullmatch(value):
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:  # over 4,300 digits: Python refuses, as libyaml's loader does
+            return _FAIL
     if value[0] in _PLAIN_FIRST_BAD or ": " in value or " #" in value or value.endswith(":"):
         return _FAIL
     tag = _resolve_plain_tag(value)

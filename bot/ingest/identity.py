@@ -70,6 +70,18 @@ def canonical_url(url: str) -> str:
     return urlunsplit(("https", netloc, parts.path.rstrip("/"), "&".join(params), ""))
 
 
+def video_page_url(url: str) -> str:
+    """The page of a video link, where people watch it: any YouTube form (embed, youtu.be,
+    shorts…) becomes `https://youtube.com/watch?v=<id>`; other links come back as they are."""
+    cleaned = clean_url(url)
+    if cleaned is None or "youtu" not in cleaned:
+        return url
+    parts = urlsplit(cleaned)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    video = _youtube_id(host, parts.path, parts.query)
+    return url if video is None else f"https://youtube.com/watch?v={video}"
+
+
 def short_hash(text: str) -> str:
     """16 hex characters (64 bits) of SHA-256: plenty for a few million articles."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

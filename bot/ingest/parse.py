@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import math
 import os
 import re
 import stat
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -35,6 +37,19 @@ import frontmatter
 import yaml
 
 from bot.core.models import Article, ArticleKind, Image, Provider
+from bot.ingest.bounds import (
+    HEAT_MAX,
+    PIXELS_MAX,
+    PUBLISHED_MAX,
+    PUBLISHED_MIN,
+    QUALITY_MAX,
+    as_text,
+    in_scale,
+    is_number,
+    published_in_range,
+    shown,
+    whole,
+)
 from bot.ingest.clean import as_utc, clean_text, clean_url
 from bot.ingest.fastyaml import (
     fast_load,
@@ -42,7 +57,7 @@ from bot.ingest.fastyaml import (
     quick_front_matter_span,
     split_front_matter,
 )
-from bot.ingest.identity import article_id
+from bot.ingest.identity import article_id, canonical_url, video_page_url
 
 DEFAULT_MAX_BYTES = 1_048_576
 NEWS_CATEGORIES = frozenset(("news",))
@@ -211,6 +226,40 @@ def _yaml_error(error: yaml.YAMLError, line_offset: int) -> str:
     return f"invalid YAML: {problem}"
 
 
+def _unreadable_value(fm: str, error: ValueError) -> str:
+    """Why the safe loader could not build a value (it raised ValueError), naming the field."""
+    if "digits" in str(error):
+        problem = "is out of range: a number of more than 4,300 digits"
+    else:
+        problem = f"cannot be read: {str(error).splitlines()[0]}"
+    try:
+        root = yaml.compose(fm, Loader=yaml.CSafeLoader)
+        field = None if root is None else _field_of_bad_value(root, "")
+    except (yaml.YAMLError, RecursionError):
+        field = None
+    return f"{field or 'a value'} {problem}"
+
+
+def _field_of_bad_value(node: yaml.Node, path: str) -> str | None:
+    """The path (`images[0].width`) of the first scalar the safe loader cannot construct."""
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            found = _field_of_bad_value(value, f"{path}.{key.value}" if path else str(key.value))
+            if found is not None:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for position, item in enumerate(node.value):
+            found = _field_of_bad_value(item, f"{path}[{position}]")
+            if found is not None:
+                return found
+    else:
+        try:
+            yaml.SafeLoader("").construct_object(node)
+        except ValueError:
+            return path or "the front matter"
+    return None
+
+
 def _load_meta(
     text: str, *, controls: bool = True, quotes: bool = True
 ) -> tuple[dict[str, Any], str, int]:
@@ -242,15 +291,20 @@ def _load_meta(
         raise _Reject(_yaml_error(error, line_offset)) from None
     except RecursionError:
         raise _Reject("front matter is nested too deeply") from None
+    except ValueError as error:  # a date like 2026-13-45, an int of over 4,300 digits
+        raise _Reject(_unreadable_value(fm, error)) from None
     if not isinstance(data, dict):
         kind = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
         raise _Reject(f"front matter is {kind}")
     related = data.pop("related", None)
     if isinstance(related, list) and related:
         related = [_without_dropped_keys(item) for item in related]
-        block = yaml.dump(
-            {"related": related}, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False
-        )
+        try:
+            block = yaml.dump(
+                {"related": related}, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False
+            )
+        except ValueError:  # an int Python will not write (over 4,300 digits): no coverage
+            block = ""
         return data, block, len(related)
     return data, "", 0
 
@@ -261,30 +315,31 @@ def _without_dropped_keys(item: object) -> object:
     return item
 
 
-def _text(meta: dict[str, Any], key: str) -> str | None:
+def _text(meta: dict[str, Any], key: str, label: str | None = None) -> str | None:
     value = meta.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _Reject(f"{key} must be text, got {_describe(value)}")
-    return clean_text(str(value))
+    text = as_text(value)
+    if text is None:
+        raise _Reject(f"{label or key} must be text, got {_describe(value)}")
+    return clean_text(text)
 
 
 def _describe(value: object) -> str:
-    names = {list: "a list", dict: "a mapping", str: "text", bool: "true/false", int: "a number"}
+    if is_number(value):
+        number = shown(value)
+        return number if number.startswith("a ") else f"the number {number}"
+    names = {list: "a list", dict: "a mapping", str: "text", bool: "true/false"}
     return names.get(type(value), type(value).__name__)
 
 
-def _whole_number(meta: dict[str, Any], key: str) -> int | None:
-    """A non-negative int, None when missing or negative (-1 means unknown upstream)."""
-    value = meta.get(key)
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Reject(f"{key} must be a whole number, got {_describe(value)}")
-    return value if value >= 0 else None
+def _in_scale(meta: dict[str, Any], key: str, maximum: int) -> int | None:
+    """A whole number in 0..maximum; None when missing or -1 (unknown upstream); anything
+    else (out of range, fractional, infinite, NaN, text) rejects the file."""
+    try:
+        return in_scale(meta.get(key), maximum)
+    except ValueError as error:
+        raise _Reject(f"{key} {error}") from None
 
 
 def _flag(meta: dict[str, Any], key: str) -> bool:
@@ -296,34 +351,43 @@ def _flag(meta: dict[str, Any], key: str) -> bool:
     return value
 
 
+def _pixels(item: dict[str, Any], key: str, position: int) -> int | None:
+    """An image side: a positive whole number of pixels, else None (unknown); a number no real
+    image has (over PIXELS_MAX, infinite, NaN) rejects the file."""
+    value = item.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > PIXELS_MAX:
+        raise _Reject(
+            f"images[{position}].{key} is out of range: {shown(value)} "
+            f"(expected 1 to {PIXELS_MAX:,} pixels)"
+        )
+    number = whole(value)
+    return number if number is not None and number > 0 else None
+
+
 def _images(value: object) -> tuple[Image, ...]:
     if not isinstance(value, list):
         return ()
     images: list[Image] = []
     seen: set[str] = set()
-    for item in value:
+    for position, item in enumerate(value):
         if not isinstance(item, dict):
             continue
         url = clean_url(item.get("url"))
         if url is None or url in seen or any(p in url for p in PLACEHOLDER_IMAGES):
             continue
         seen.add(url)
-        width, height = item.get("width"), item.get("height")
-        images.append(
-            Image(
-                url=url,
-                width=width if type(width) is int and width > 0 else None,
-                height=height if type(height) is int and height > 0 else None,
-            )
-        )
+        width, height = _pixels(item, "width", position), _pixels(item, "height", position)
+        images.append(Image(url=url, width=width, height=height))
     return tuple(images)
 
 
 def _provider(value: object) -> Provider:
     if not isinstance(value, dict):
         raise _Reject(f"provider must be a mapping with name and domain, got {_describe(value)}")
-    domain = _text(value, "domain")
-    name = _text(value, "name")
+    domain = _text(value, "domain", "provider.domain")
+    name = _text(value, "name", "provider.name")
     if not domain and not name:
         raise _Reject("provider has neither a name nor a domain")
     domain = (domain or "").lower()
@@ -345,53 +409,79 @@ def _topics(value: object) -> tuple[str, ...]:
         raise _Reject(f"topics must be a list, got {_describe(value)}")
     topics: list[str] = []
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, str | int | float):
+        text = as_text(item)
+        if text is None:
             continue
-        topic = clean_text(str(item))
+        topic = clean_text(text)
         if topic.casefold() not in _NO_TOPICS and topic not in topics:
             topics.append(topic)
     return tuple(topics)
 
 
-def _video_url(meta: dict[str, Any], fallback: str | None) -> str | None:
+def _video_url(meta: dict[str, Any], page: str | None) -> str | None:
+    """The video's link, one for the embed and the text: the article's own link when it is
+    the embedded video (a YouTube embed and its watch page are one video), else the embedded
+    player's page (a YouTube embed's watch page), else the article's link."""
     content = meta.get("featuredContent")
     if isinstance(content, str):
         match = _IFRAME_SRC.search(content)
         if match:
             src = html.unescape(match.group(1))
-            url = clean_url("https:" + src if src.startswith("//") else src)
-            if url:
-                return url
-    return fallback
+            embed = clean_url("https:" + src if src.startswith("//") else src)
+            if embed:
+                if page is not None and canonical_url(page) == canonical_url(embed):
+                    return page
+                return video_page_url(embed)
+    return page
+
+
+def _label(value: object) -> str:
+    """A category or type as a reason names it."""
+    text = as_text(value)
+    return clean_text(text)[:40] if text is not None else shown(value)
+
+
+def _published(value: object) -> datetime:
+    published = as_utc(value)
+    if published is not None and published_in_range(published):
+        return published
+    if published is not None or isinstance(value, date):  # (date: also datetime)
+        start, end = PUBLISHED_MIN.year, PUBLISHED_MAX.year - 1
+        shown_value = published.isoformat() if published is not None else str(value)
+        raise _Reject(
+            f"publishedDateTime is out of range: {shown_value} (expected {start} to {end})"
+        )
+    text = as_text(value)
+    label = repr(clean_text(text)[:40]) if text is not None else shown(value)
+    raise _Reject(f"publishedDateTime is not a date and time: {label}")
 
 
 def _article(meta: dict[str, Any], related_yaml: str, related_count: int) -> Article:
     category = meta.get("category")
-    if category is not None and str(category).strip().lower() not in NEWS_CATEGORIES:
-        raise _Reject(f"not a news item (category: {clean_text(str(category))[:40]})")
+    if category is not None and (as_text(category) or "").strip().lower() not in NEWS_CATEGORIES:
+        raise _Reject(f"not a news item (category: {_label(category)})")
     missing = [k for k in ("title", "publishedDateTime", "provider") if meta.get(k) in (None, "")]
     if missing:
         raise _Reject(f"not a news item: missing {', '.join(missing)}")
     kind_value = meta.get("type")
-    kind_name = "article" if kind_value is None else str(kind_value).strip().lower()
+    kind_name = "article" if kind_value is None else (as_text(kind_value) or "").strip().lower()
     kind: ArticleKind
     if kind_name == "article":
         kind = "article"
     elif kind_name == "video":
         kind = "video"
     else:
-        raise _Reject(f"not a news item (type: {clean_text(str(kind_value))[:40]})")
+        raise _Reject(f"not a news item (type: {_label(kind_value)})")
     title = _text(meta, "title")
     if not title:
         raise _Reject("title is empty")
-    published = as_utc(meta["publishedDateTime"])
-    if published is None:
-        value = clean_text(str(meta["publishedDateTime"]))[:40]
-        raise _Reject(f"publishedDateTime is not a date and time: {value!r}")
+    published = _published(meta["publishedDateTime"])
     provider = _provider(meta["provider"])
     web_url = clean_url(meta.get("webUrl"))  # anything but a usable http(s) URL is None
     original_url = clean_url(meta.get("originalUrl"))
     url = web_url or original_url
+    video_url = _video_url(meta, url) if kind == "video" else None
+    url = url or video_url  # a video without a link of its own: its page
     return Article(
         id=article_id(url, domain=provider.domain, title=title),
         title=title,
@@ -401,12 +491,12 @@ def _article(meta: dict[str, Any], related_yaml: str, related_count: int) -> Art
         kind=kind,
         provider=provider,
         topics=_topics(meta.get("topics")),
-        quality=_whole_number(meta, "quality"),
-        heat=_whole_number(meta, "heat"),
+        quality=_in_scale(meta, "quality", QUALITY_MAX),
+        heat=_in_scale(meta, "heat", HEAT_MAX),
         trending=_flag(meta, "published"),
         images=_images(meta.get("images")),
         original_url=original_url,
-        video_url=_video_url(meta, original_url or url) if kind == "video" else None,
+        video_url=video_url,
         related_count=related_count,
         related_yaml=related_yaml,
     )

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from bot.core.models import Coverage
+from bot.ingest.bounds import QUALITY_MAX, in_scale, published_in_range
 from bot.ingest.clean import as_utc, clean_text, clean_url
 from bot.ingest.fastyaml import fast_load
 
@@ -41,14 +42,18 @@ def _coverage(item: Any) -> Coverage | None:
         raw_name, raw_domain = provider.get("name"), provider.get("domain")
         domain = clean_text(raw_domain).lower() if isinstance(raw_domain, str) else ""
         name = clean_text(raw_name) if isinstance(raw_name, str) else domain
-    quality = item.get("quality")
+    try:
+        quality = in_scale(item.get("quality"), QUALITY_MAX)
+    except ValueError:  # out of its scale: unknown, like a missing one
+        quality = None
+    published = as_utc(item.get("publishedDateTime"))
     return Coverage(
         title=title,
         url=clean_url(item.get("webUrl")) or clean_url(item.get("originalUrl")),
         provider=name,
         domain=domain,
-        published=as_utc(item.get("publishedDateTime")),
-        quality=quality if isinstance(quality, int) and not isinstance(quality, bool) else None,
+        published=published if published is not None and published_in_range(published) else None,
+        quality=quality,
     )
 
 
@@ -56,7 +61,8 @@ def _coverage(item: Any) -> Coverage | None:
 def parse_related(related_yaml: str) -> tuple[Coverage, ...]:
     """Coverage items of a raw `related:` block, in file order; "" (or anything unusable) -> ().
 
-    Items without a title are skipped; values are cleaned like the article's own fields.
+    Items without a title are skipped; values are cleaned like the article's own fields, and a
+    quality or date out of its range (see `bot.ingest.bounds`) is unknown (None).
     """
     items = load_related_yaml(related_yaml)
     if not isinstance(items, list):

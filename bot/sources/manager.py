@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -241,11 +241,14 @@ class SourceManager:
         swapped = False
         try:
             if source.git is None:
-                await self._check_local(source, root, allow_retire)
-                report = await self._ingest(source, root)
+                # the ingest's own guard keeps a folder's articles when most of its files vanish
+                report = await self._ingest(source, root, allow_retire=allow_retire)
                 failure = _root_failure(report, root)
                 if failure:
                     raise SourceError(failure)
+                held = _held(report)
+                if held:  # recorded as failing (stale) until the files return or are confirmed
+                    return replace(await self._failed(source, root, held), report=report)
             else:
                 commit, swapped, report = await self._refresh_git(source, root, allow_retire)
         except SourceBusy as exc:
@@ -342,17 +345,23 @@ class SourceManager:
 
     # -- internals ------------------------------------------------------------------------
 
-    async def _ingest(self, source: SourceSettings, root: Path) -> IngestReport:
+    async def _ingest(
+        self, source: SourceSettings, root: Path, *, allow_retire: bool = False
+    ) -> IngestReport:
         """The incremental ingest of one source's folder, on its own thread and connection (the
         store's thread stays free for interactions: SQLite's WAL lets them read meanwhile),
         then the search index catches up from the store on the store's thread."""
         progress = self.progress(source.name) if self.progress else None
-        report = await asyncio.to_thread(self._ingest_on_own_connection, root, progress)
+        report = await asyncio.to_thread(
+            self._ingest_on_own_connection, root, progress, allow_retire
+        )
         if self.index is not None:
             await self.store.run(self.index.sync, self.store.store)
         return report
 
-    def _ingest_on_own_connection(self, root: Path, progress: Progress | None) -> IngestReport:
+    def _ingest_on_own_connection(
+        self, root: Path, progress: Progress | None, allow_retire: bool
+    ) -> IngestReport:
         store = Store.open(self.store.store.path)
         try:
             return ingest_folders(
@@ -362,23 +371,13 @@ class SourceManager:
                 max_file_bytes=self.settings.ingest.max_file_bytes,
                 now=self.clock(),
                 progress=progress,
+                allow_retire=allow_retire,  # the operator confirmed (the source's own guard)
             )
         finally:
             store.close()
 
     async def _recorded(self, root: Path) -> int:
         return await self.store.run(files_recorded_under, self.store.conn, str(root))
-
-    async def _check_local(self, source: SourceSettings, root: Path, allow_retire: bool) -> None:
-        if allow_retire or not await asyncio.to_thread(root.is_dir):
-            return  # a missing folder is reported by the ingest and changes nothing
-        if await asyncio.to_thread(_has_article_file, root):
-            return
-        recorded = await self._recorded(root)
-        if recorded:
-            raise SourceError(
-                _empty_message(source, f"folder {root} has no article files", recorded)
-            )
 
     async def _refresh_git(
         self, source: SourceSettings, root: Path, allow_retire: bool
@@ -424,7 +423,7 @@ class SourceManager:
                     await asyncio.wait([publishing])
                     raise
                 swapped = True
-            report = await self._ingest(source, root)
+            report = await self._ingest(source, root, allow_retire=allow_retire)
             failure = _root_failure(report, root)
             if failure:
                 raise SourceError(failure)
@@ -553,6 +552,14 @@ def _root_failure(report: IngestReport, root: Path) -> str | None:
         if rejection.path == str(root):
             return f"{root}: {rejection.error}"
     return None
+
+
+def _held(report: IngestReport) -> str | None:
+    """Why the ingest kept articles whose files vanished (the operator confirms with
+    `newsbot sources refresh NAME --allow-retire`), or None."""
+    if not report.held:
+        return None
+    return "; ".join(f"not retiring articles of {h.path}: {h.reason}" for h in report.held)
 
 
 def _empty_message(source: SourceSettings, what: str, recorded: int) -> str:

@@ -337,6 +337,19 @@ class Store:
             self._in_transaction, self._rev = False, None
         self.conn.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside `transaction()`: when the block raises, undo only what it wrote (the
+        transaction goes on), then re-raise."""
+        self.conn.execute("SAVEPOINT newsbot_row")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK TO newsbot_row")
+            self.conn.execute("RELEASE newsbot_row")
+            raise
+        self.conn.execute("RELEASE newsbot_row")
+
     @property
     def store_id(self) -> str:
         """A random id made when the database was created (tells derived data it is stale)."""

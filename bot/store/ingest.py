@@ -11,7 +11,10 @@ Choices worth knowing:
 - A file that becomes unreadable or invalid is reported, and its article keeps its last good
   content (a half-written file does not retire anything).
 - A folder that is missing or unreadable is reported, and nothing below it is retired (an
-  unmounted disk must not empty the store).
+  unmounted disk must not empty the store). Nor does a scanned root whose vanished files would
+  retire more than half of its articles in one run (an empty mount point, an emptied
+  checkout) retire any of them, unless `allow_retire`: the root is reported as held, its
+  files' records are kept, and the next run decides again.
 - Folder digests (`source_dirs`) are recorded at the end of a run for the folders compared file
   by file whose rows then match their listing; triggers forget a folder's digest on any write to
   its rows, by any process. So a re-scan with nothing changed costs one `stat` per file, and a
@@ -44,6 +47,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -54,16 +58,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.models import Article, Image, Provider
+from bot.ingest.bounds import SQLITE_INT_MAX, SQLITE_INT_MIN
 from bot.ingest.folders import Listing, walk_folders
 from bot.ingest.parse import ParsedFile, Rejection, parse_file
 from bot.store.db import NewArticle, compress_related
 from bot.store.sources import (
     SourceRecord,
+    active_articles_under,
     best_source,
     delete_source,
     dirs_under,
     get_source,
     listing_digests,
+    paths_of_article,
     put_listing_digest,
     put_source,
     put_sources,
@@ -162,12 +169,23 @@ Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """A folder (a scanned root) whose vanished files would have retired more than half of its
+    articles in one run: they were kept (see `ingest_folders`' `allow_retire`)."""
+
+    path: str
+    would_retire: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class IngestReport:
     """What one ingest run did.
 
     scanned: article files seen; added: articles that became active; updated: files that
     changed an existing article (or are another copy of it); unchanged: files skipped or
-    identical; retired: articles retired; rejected: files (or folders) that could not be used.
+    identical; retired: articles retired; rejected: files (or folders) that could not be used;
+    held: folders whose articles were kept although their files are gone.
     """
 
     scanned: int
@@ -177,6 +195,7 @@ class IngestReport:
     retired: int
     rejected: tuple[Rejection, ...]
     seconds: float
+    held: tuple[Held, ...] = ()
 
 
 @dataclass(slots=True)
@@ -195,12 +214,14 @@ class _Run:
     max_file_bytes: int
     progress: Progress | None
     pool_min_files: int | None = POOL_MIN_FILES
+    allow_retire: bool = False
     scanned: int = 0
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     retired: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
     pending: list[_Pending] = field(default_factory=list)
     gone: list[SourceRecord] = field(default_factory=list)
     orphaned: set[str] = field(default_factory=set)
@@ -243,6 +264,28 @@ class _Run:
                     put_listing_digest(conn, listing.folder, digest)
         self.to_confirm.clear()
         self.to_confirm_files = 0
+
+    def hold_retirement(self, root: str, gone: list[SourceRecord]) -> Held | None:
+        """Why the vanished files of `root` must not retire their articles in this run (more
+        than half of the articles it holds would go, e.g. an unmounted share), or None."""
+        if self.allow_retire:
+            return None
+        conn = self.store.conn
+        paths = {record.path for record in gone}
+        would_retire = 0
+        for article_id in {r.article_id for r in gone if r.article_id is not None}:
+            if self.store.article_state(article_id)[0] == "active" and paths.issuperset(
+                paths_of_article(conn, article_id)
+            ):
+                would_retire += 1
+        total = active_articles_under(conn, root)
+        if would_retire * 2 <= total:
+            return None
+        reason = (
+            f"the files of {would_retire} of its {total} articles are gone (an unmounted share, "
+            "an emptied checkout?): they were kept; `newsbot ingest --allow-retire` retires them"
+        )
+        return Held(root, would_retire, reason)
 
     def queue(self, item: _Pending) -> None:
         """Queue a new or changed file; parse and write when a batch is full."""
@@ -361,13 +404,16 @@ class _Run:
         store = self.store
         fresh: list[NewArticle] = []
         sources: list[SourceRecord] = []
+        fresh_items: list[_Pending] = []
         direct = True  # the batch only inserted new articles: index them from these values
 
         def insert_fresh() -> None:
-            put_sources(store.conn, sources)
-            store.insert_new_articles(fresh)
+            nonlocal direct
+            if fresh and not self._insert_fresh(fresh_items, sources, fresh):
+                direct = False  # some were not stored: index from the store
             sources.clear()
             fresh.clear()
+            fresh_items.clear()
 
         with store.transaction() as conn:
             before_rev = store.current_rev()
@@ -380,6 +426,7 @@ class _Run:
                 article = parsed.article
                 if self.cold and item.previous is None and article.id not in self.new_ids:
                     self.new_ids.add(article.id)
+                    fresh_items.append(item)
                     sources.append(_record(item, parsed))
                     fresh.append(
                         NewArticle(
@@ -399,7 +446,7 @@ class _Run:
                 if fresh:  # the general path below reads the store: bring it up to date first
                     insert_fresh()
                 direct = False
-                self._accept(item, parsed, related_z)
+                self._accept_or_reject(item, parsed, related_z)
             insert_fresh()
             for record in self.gone:
                 delete_source(conn, record.path)
@@ -412,6 +459,54 @@ class _Run:
                 self.index.push(before_rev, after_rev, written)
             else:
                 self.index.pull()
+
+    def _insert_fresh(
+        self, items: list[_Pending], sources: list[SourceRecord], fresh: list[NewArticle]
+    ) -> bool:
+        """Insert new articles in one statement; when that fails, one by one, rejecting the
+        files whose rows the store refuses. True when all were stored."""
+        store = self.store
+        try:
+            with store.savepoint():
+                put_sources(store.conn, sources)
+                store.insert_new_articles(fresh)
+            return True
+        except Exception as error:
+            if not _is_row_error(error):
+                raise
+        for item, record, new in zip(items, sources, fresh, strict=True):
+            try:
+                with store.savepoint():
+                    put_source(store.conn, record)
+                    store.insert_new_articles([new])
+            except Exception as error:
+                if not _is_row_error(error):
+                    raise
+                if new.retired_at is None:
+                    self.added -= 1
+                else:
+                    self.unchanged -= 1
+                self.new_ids.discard(new.article.id)
+                self._reject(item, Rejection(item.path, _store_refused(error)))
+        return False
+
+    def _accept_or_reject(
+        self, item: _Pending, parsed: ParsedFile, related_z: bytes | None
+    ) -> None:
+        """`_accept`, or when the store refuses the file's row, undo it and reject the file."""
+        counts = (self.added, self.updated, self.unchanged, self.retired)
+        orphan = item.previous.article_id if item.previous is not None else None
+        was_orphan = orphan in self.orphaned
+        try:
+            with self.store.savepoint():
+                self._accept(item, parsed, related_z)
+        except Exception as error:
+            if not _is_row_error(error):
+                raise
+            self.added, self.updated, self.unchanged, self.retired = counts
+            if orphan is not None and not was_orphan:
+                self.orphaned.discard(orphan)
+            self._reject(item, Rejection(item.path, _store_refused(error)))
 
     def _reject(self, item: _Pending, result: Rejection) -> None:
         previous = item.previous
@@ -494,17 +589,53 @@ class _Run:
                 result = parse_file(Path(best.path), max_bytes=self.max_file_bytes)
                 if isinstance(result, ParsedFile) and result.article.id == article_id:
                     # the next copy speaks for the article now (not a changed file: no count)
-                    before = self.store.put_article(
-                        result.article,
-                        source_path=best.path,
-                        source_digest=result.digest,
-                        retired_at=self.now if result.removed else None,
-                    )
+                    try:
+                        with self.store.savepoint():
+                            before = self.store.put_article(
+                                result.article,
+                                source_path=best.path,
+                                source_digest=result.digest,
+                                retired_at=self.now if result.removed else None,
+                            )
+                    except Exception as error:
+                        if not _is_row_error(error):
+                            raise
+                        reason = _store_refused(error)
+                        put_source(self.store.conn, _with_error(best, reason))
+                        self.rejected.append(Rejection(best.path, reason))
+                        continue
                     self.retired += int(result.removed and before == "active")
                 elif isinstance(result, ParsedFile):
                     # the file now holds another article: parse it again on the next run
                     put_source(self.store.conn, _replace_mtime(best, -1))
         self.orphaned.clear()
+
+
+def _is_row_error(error: Exception) -> bool:
+    """Whether the store refused one row's values (a bad file), rather than failing itself
+    (locked, full, read-only, corrupt: those end the run)."""
+    if isinstance(error, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.ProgrammingError):
+        return True
+    # else OverflowError (an int beyond 64 bits), ValueError, TypeError, UnicodeError... are
+    # about the row; any other sqlite3.Error (or running out of memory) is about the store
+    return not isinstance(error, sqlite3.Error | MemoryError)
+
+
+def _store_refused(error: Exception) -> str:
+    return f"cannot be stored: {type(error).__name__}: {error}"
+
+
+def _with_error(record: SourceRecord, error: str) -> SourceRecord:
+    return SourceRecord(
+        record.path,
+        record.dir,
+        record.article_id,
+        record.mtime_ns,
+        record.size,
+        record.digest,
+        record.removed,
+        error,
+    )
 
 
 def _record(item: _Pending, parsed: ParsedFile) -> SourceRecord:
@@ -543,15 +674,41 @@ def _roots(dirs: Sequence[Path]) -> list[str]:
     return kept
 
 
+def _scan_file(run: _Run, path: str) -> None:
+    """One article file given by itself: read when new or changed. Nothing else in its folder
+    is looked at (nor retired), and no folder digest is recorded."""
+    try:
+        info = os.stat(path)
+    except OSError as error:
+        run.rejected.append(Rejection(path, f"cannot read file: {error.strerror or error}"))
+        return
+    run.count_scanned(1)
+    mtime_ns = min(max(info.st_mtime_ns, SQLITE_INT_MIN), SQLITE_INT_MAX)  # as a listing has it
+    previous = get_source(run.store.conn, path)
+    if previous is not None and (previous.mtime_ns, previous.size) == (mtime_ns, info.st_size):
+        if previous.error is None:
+            run.unchanged += 1
+        else:
+            run.rejected.append(Rejection(path, previous.error))
+        return
+    run.queue(_Pending(path, os.path.dirname(path), mtime_ns, info.st_size, previous))
+    run.flush()
+
+
 def _scan_root(run: _Run, root: str) -> None:
-    """Walk one root: queue new and changed files, note deleted ones."""
+    """Walk one root: queue new and changed files, note deleted ones. A root that is a file
+    is that one article file."""
     store = run.store
+    if os.path.isfile(root):
+        _scan_file(run, root)
+        return
     if not os.path.isdir(root):
         reason = "is not a folder" if os.path.exists(root) else "folder does not exist"
         run.rejected.append(Rejection(root, f"{reason}; nothing under it was changed"))
         return
     visited: set[str] = set()
     unreadable: list[str] = []
+    gone: list[SourceRecord] = []  # recorded files no longer there
     digests = listing_digests(store.conn, root)
     for folder, listing in walk_folders(root):
         visited.add(folder)
@@ -577,14 +734,21 @@ def _scan_root(run: _Run, root: str) -> None:
                 continue
             previous = None if seen is None else get_source(store.conn, path)
             run.queue(_Pending(path, folder, mtime_ns, size, previous))
-        run.gone.extend(filter(None, (get_source(store.conn, path) for path in known)))
+        gone.extend(filter(None, (get_source(store.conn, path) for path in known)))
     for folder in dirs_under(store.conn, root):
         if folder in visited or any(
             folder == bad or folder.startswith(bad + "/") for bad in unreadable
         ):
             continue
-        run.gone.extend(sources_in_dir(store.conn, folder).values())
-    run.flush()
+        gone.extend(sources_in_dir(store.conn, folder).values())
+    run.flush()  # new and changed files first: a moved file's article is not retired
+    if gone:
+        held = run.hold_retirement(root, gone)
+        if held is None:
+            run.gone.extend(gone)
+            run.flush()
+        else:
+            run.held.append(held)
 
 
 def ingest_folders(
@@ -596,11 +760,14 @@ def ingest_folders(
     now: datetime,
     progress: Progress | None = None,
     pool_min_files: int | None = POOL_MIN_FILES,
+    allow_retire: bool = False,
 ) -> IngestReport:
-    """Scan `dirs` recursively and bring the store (and `index`, if given) up to date.
+    """Scan `dirs` recursively and bring the store (and `index`, if given) up to date (a path
+    in `dirs` that is a file is read as one article file).
 
     Parsing moves to POOL_WORKERS processes once `pool_min_files` files need it in this run
-    (None: never).
+    (None: never). Unless `allow_retire`, a scanned root whose vanished files would retire
+    more than half of its articles keeps them all (reported in `IngestReport.held`).
     """
     started = time.perf_counter()
     run = _Run(
@@ -609,6 +776,7 @@ def ingest_folders(
         max_file_bytes=max_file_bytes,
         progress=progress,
         pool_min_files=pool_min_files,
+        allow_retire=allow_retire,
         cold=store.is_empty(),
     )
     with contextlib.ExitStack() as stack:
@@ -635,4 +803,5 @@ def ingest_folders(
         retired=run.retired,
         rejected=tuple(run.rejected),
         seconds=round(time.perf_counter() - started, 3),
+        held=tuple(run.held),
     )

@@ -153,5 +153,21 @@ def best_source(conn: sqlite3.Connection, article_id: str) -> SourceRecord | Non
     return None if row is None else _record(row)
 
 
+def active_articles_under(conn: sqlite3.Connection, root: str) -> int:
+    """How many active articles have a file recorded in `root` or below it."""
+    row = conn.execute(
+        "SELECT count(DISTINCT s.article_id) FROM sources s JOIN articles a ON a.id = s.article_id "
+        "WHERE a.retired_at_us IS NULL AND (s.dir = ? OR (s.dir >= ? AND s.dir < ?))",
+        (root, *_below(root)),
+    ).fetchone()
+    return int(row[0])
+
+
+def paths_of_article(conn: sqlite3.Connection, article_id: str) -> list[str]:
+    """Every file recorded for an article."""
+    rows = conn.execute("SELECT path FROM sources WHERE article_id = ?", (article_id,))
+    return [str(path) for (path,) in rows]
+
+
 def source_count(conn: sqlite3.Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM sources").fetchone()[0])

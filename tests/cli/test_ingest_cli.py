@@ -69,7 +69,17 @@ def test_ingest_json_has_exactly_the_documented_keys(
 ) -> None:
     (env / "broken.md").write_text("---\ntitle: [oops\n---\n", encoding="utf-8")
     first = run_json(capsys, "ingest")
-    assert set(first) == {"scanned", "added", "updated", "unchanged", "rejected", "seconds"}
+    assert set(first) == {
+        "scanned",
+        "added",
+        "updated",
+        "unchanged",
+        "retired",
+        "rejected",
+        "held",
+        "seconds",
+    }
+    assert (first["retired"], first["held"]) == (0, [])
     assert (first["scanned"], first["added"], first["updated"], first["unchanged"]) == (3, 2, 0, 0)
     rejected = first["rejected"]
     assert isinstance(rejected, list)
@@ -157,3 +167,111 @@ def test_check_fails_on_a_missing_articles_folder(
     shutil.rmtree(env)
     assert main(["check"]) == 1
     assert "does not exist" in capsys.readouterr().out
+
+
+def test_ingest_json_counts_retired_and_holds_an_emptied_folder(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_article(env, "licensing", "Dataverse licensing explained")
+    run_json(capsys, "ingest")
+    (env / "2024-04-10-licensing.md").unlink()  # one of three: retired
+    assert run_json(capsys, "ingest")["retired"] == 1
+    for path in env.iterdir():  # the other two: the whole folder, held
+        path.unlink()
+    held = run_json(capsys, "ingest")
+    assert held["retired"] == 0
+    [entry] = held["held"]
+    assert set(entry) == {"path", "would_retire", "reason"}
+    assert (entry["path"], entry["would_retire"]) == (str(env.resolve()), 2)
+    assert "--allow-retire" in entry["reason"]
+    capsys.readouterr()
+    assert main(["ingest"]) == 0
+    out = capsys.readouterr().out
+    assert "0 retired" in out
+    assert f"not retired {env.resolve()}: the files of 2 of its 2 articles are gone" in out
+    assert "--allow-retire" in out
+    assert main(["search", "copilot"]) == 0
+    assert "Copilot arrives in Power Apps" in capsys.readouterr().out
+    allowed = run_json(capsys, "ingest", "--allow-retire")
+    assert (allowed["retired"], allowed["held"]) == (2, [])
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("missing", "missing: no such folder or file"),
+        ("README.md", "README.md is not an article file: no front matter"),
+    ],
+)
+def test_ingest_refuses_a_missing_path_or_a_file_that_is_not_an_article(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, message: str
+) -> None:
+    (tmp_path / "README.md").write_text("# My news site\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["ingest", str(tmp_path / name)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("newsbot ingest: ")
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_a_single_article_file_is_ingested_as_itself(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_article(tmp_path / "inbox", "single", "A single article")
+    write_article(tmp_path / "inbox", "neighbour", "Its neighbour is not read")
+    data = run_json(capsys, "ingest", str(path))
+    assert (data["scanned"], data["added"], data["rejected"]) == (1, 1, [])
+    assert run_json(capsys, "ingest", str(path))["unchanged"] == 1
+    titles = [r["title"] for r in run_json(capsys, "search", "single")["results"]]
+    assert titles == ["A single article"]
+    assert run_json(capsys, "search", "neighbour")["results"] == []
+    # its folder's other files were neither read nor recorded
+    assert run_json(capsys, "ingest", str(tmp_path / "inbox"))["added"] == 1
+
+
+def test_an_out_of_range_number_is_one_rejected_file_not_a_crash(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write_article(env, "overflow", "Overflowing heat")
+    bad.write_text(
+        bad.read_text(encoding="utf-8").replace("heat: -1", "heat: 123456789012345678901234567890"),
+        encoding="utf-8",
+    )
+    data = run_json(capsys, "ingest")
+    assert data["added"] == 2
+    assert data["rejected"] == [
+        {
+            "path": str(bad.resolve()),
+            "error": "heat is out of range: a number beyond 64 bits (97 bits) "
+            "(expected 0 to 1,000,000, or -1 for unknown)",
+        }
+    ]
+
+
+def test_preview_text_and_embeds_show_the_same_clean_title_and_video_link(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "articles" / "quirky"
+    for name in ("video.md", "hostile_text.md"):
+        shutil.copy(fixtures / name, env / name)
+    assert main(["ingest"]) == 0
+    preview = run_json(capsys, "preview", "--at", "latest")
+    messages = preview["messages"]
+    assert isinstance(messages, list)
+    embeds = [embed for message in messages for embed in message.get("embeds", [])]
+    by_title = {embed["title"]: embed for embed in embeds}
+    video = next(embed for title, embed in by_title.items() if "Season of the Reaper" in title)
+    assert video["url"] == "https://youtube.com/watch?v=AbCdEfGhIjK"
+    assert any(title.endswith("Breaking: Copilot comes to Power Apps") for title in by_title)
+    text_body = json.dumps(preview)
+    for leftover in ("\\u001b", "[31m", "[0m", "<b>", "\\\\<b", "templates\\\\<"):
+        assert leftover not in text_body
+    capsys.readouterr()
+    assert main(["preview", "--at", "latest"]) == 0
+    text = capsys.readouterr().out
+    assert "    https://youtube.com/watch?v=AbCdEfGhIjK" in text
+    assert "/embed/" not in text
+    assert "Breaking: Copilot comes to Power Apps" in text

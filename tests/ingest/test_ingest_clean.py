@@ -86,3 +86,43 @@ def test_clean_text_is_idempotent_and_single_line(text: str) -> None:
     assert clean_text(cleaned) == cleaned
     assert "\n" not in cleaned
     assert cleaned == cleaned.strip()
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("\x1b[31mred\x1b[0m alert", "red alert"),
+        ("[31mred[0m alert", "red alert"),  # the ESC byte already stripped upstream
+        ("[1;33mwarn[0m", "warn"),
+        ("\x1b]8;;https://e.example\x07link\x1b]8;;\x07", "link"),
+        ("costs [5m] a year", "costs [5m] a year"),
+        ("\\<b\\>templates\\</b\\> are here", "templates are here"),
+        ("<b>templates</b> are here", "templates are here"),
+        ("&lt;i&gt;it&lt;/i&gt; works", "it works"),
+        ("<p>One</p><p>Two</p>", "One Two"),
+        ('<a href="https://x.example/?a>b">a link</a>', "a link"),
+        ("<script>alert(1)</script>after", "after"),
+        ("How to use <style> tags in Vue", "How to use <style> tags in Vue"),
+        ("Vec<T> and List<String> in Rust", "Vec<T> and List<String> in Rust"),
+        ("if a<b && c>d then", "if a<b && c>d then"),
+        ("a < b and c > d", "a < b and c > d"),
+        ("<john@example.com> wrote", "<john@example.com> wrote"),
+        ("AT&T rocks", "AT&T rocks"),
+    ],
+)
+def test_markup_and_terminal_codes_are_stripped_text_kept(raw: str, clean: str) -> None:
+    assert clean_text(raw) == clean
+
+
+_MARKUP = st.lists(
+    st.sampled_from([*"<>/\\[];m0123 abi&lt;gp\x1b\x07\"'=", "<b>", "</b>", "[0m", "<style>"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_MARKUP)
+def test_cleaning_markup_is_idempotent_and_leaves_no_escape_byte(text: str) -> None:
+    cleaned = clean_text(text)
+    assert clean_text(cleaned) == cleaned
+    assert "\x1b" not in cleaned

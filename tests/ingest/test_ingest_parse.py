@@ -52,6 +52,10 @@ def rejected(path: Path, **kwargs: int) -> str:
         ("billion_laughs.md", "YAML anchors and aliases are not allowed"),
         ("python_tag.md", "could not determine a constructor for the tag"),
         ("deep_nesting.md", "nested too deeply"),
+        ("huge_heat.md", "heat is out of range: a number beyond 64 bits"),
+        ("huge_quality.md", "quality is out of range: 1e+308"),
+        ("nan_heat.md", "heat must be a whole number, got nan"),
+        ("ancient_date.md", "publishedDateTime is out of range"),
     ],
 )
 def test_bad_files_are_rejected_with_a_reason(name: str, reason: str) -> None:
@@ -106,12 +110,35 @@ def test_video_uses_original_url_and_drops_the_placeholder_image() -> None:
     article = parsed(FIXTURES / "quirky" / "video.md").article
     assert article.kind == "video"
     assert article.url == "https://youtube.com/watch?v=AbCdEfGhIjK"
-    assert article.video_url == "https://www.youtube.com/embed/AbCdEfGhIjK"
+    # the iframe embeds /embed/AbCdEfGhIjK: the same video, so one link for embed and text
+    assert article.video_url == article.url
     assert [image.url for image in article.images] == [
         "https://i.ytimg.com/vi/AbCdEfGhIjK/maxresdefault.jpg"
     ]
     assert article.heat is None  # -1 upstream: unknown, not cold
     assert article.trending is False
+
+
+@pytest.mark.parametrize(
+    ("name", "link"),
+    [
+        ("video_short_link.md", "https://youtu.be/ZyXwVuTsRqP"),  # a youtube-nocookie embed
+        ("video_embed_only.md", "https://youtube.com/watch?v=QrStUvWxYz0"),  # no link but the embed
+    ],
+)
+def test_a_video_has_one_page_link_for_its_embed_and_its_text(name: str, link: str) -> None:
+    article = parsed(FIXTURES / "quirky" / name).article
+    assert (article.url, article.video_url) == (link, link)
+    assert "/embed/" not in repr(article)
+
+
+def test_markup_and_terminal_codes_are_stripped_from_every_shown_text() -> None:
+    article = parsed(FIXTURES / "quirky" / "hostile_text.md").article
+    assert article.title == "Breaking: Copilot comes to Power Apps"
+    assert article.excerpt == "Build apps from templates in minutes. Really. Vec<T> stays."
+    assert article.provider.name == "Contoso News"
+    [coverage] = parse_related(article.related_yaml)
+    assert (coverage.title, coverage.provider) == ("Rival covers it", "Rival Daily")
 
 
 def test_missing_optional_fields_are_unknown_not_errors() -> None:

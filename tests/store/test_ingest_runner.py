@@ -73,8 +73,12 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-def ingest(store: Store, *dirs: Path, index: SearchIndex | None = None) -> IngestReport:
-    return ingest_folders(store, index, list(dirs), max_file_bytes=MAX, now=NOW)
+def ingest(
+    store: Store, *dirs: Path, index: SearchIndex | None = None, allow_retire: bool = False
+) -> IngestReport:
+    return ingest_folders(
+        store, index, list(dirs), max_file_bytes=MAX, now=NOW, allow_retire=allow_retire
+    )
 
 
 def counts(report: IngestReport) -> tuple[int, int, int, int, int, int]:
@@ -120,13 +124,14 @@ def test_deleted_file_retires_its_article(store: Store, tmp_path: Path) -> None:
     write(news / "a.md", smartable("a"))
     gone = write(news / "b.md", smartable("b"))
     write(news / "sub" / "c.md", smartable("c"))
+    write(news / "d.md", smartable("d"))
     ingest(store, news)
     gone.unlink()
     (news / "sub" / "c.md").unlink()
     (news / "sub").rmdir()
-    report = ingest(store, news)
-    assert (report.scanned, report.retired) == (1, 2)
-    assert titles(store) == ["A"]
+    report = ingest(store, news)  # half of the folder's articles: no --allow-retire needed
+    assert (report.scanned, report.retired, report.held) == (2, 2, ())
+    assert titles(store) == ["A", "D"]
 
 
 def test_removed_true_retires_and_published_false_keeps(store: Store, tmp_path: Path) -> None:
@@ -159,9 +164,9 @@ def test_same_article_in_two_folders_is_one_article(store: Store, tmp_path: Path
     report = ingest(store, old, new)
     assert report.retired == 0
     assert titles(store) == ["Old copy"]
-    # the last copy goes away: retired
+    # the last copy goes away: retired (all of its folder's articles: when allowed)
     (old / "x.md").unlink()
-    assert ingest(store, old, new).retired == 1
+    assert ingest(store, old, new, allow_retire=True).retired == 1
     assert store.article_count() == 0
 
 
@@ -237,7 +242,7 @@ def test_ingest_syncs_the_search_index(store: Store, tmp_path: Path) -> None:
         "Copilot launches in Power Apps"
     ]
     (news / "a.md").unlink()
-    ingest(store, news, index=index)
+    ingest(store, news, index=index, allow_retire=True)
     assert index.search("copilot", now=NOW) == []
 
 
