@@ -59,6 +59,14 @@ def packaged_config_text() -> str:
     return resources.files("bot").joinpath(PACKAGED_CONFIG).read_text(encoding="utf-8")
 
 
+_DATABASE_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
+
+
+def is_database_url(value: object) -> bool:
+    """True when a `database` setting names a PostgreSQL server (`postgresql://...`)."""
+    return isinstance(value, str) and bool(_DATABASE_URL.match(value))
+
+
 def default_database() -> Path:
     """`newsbot.sqlite3` in the per-user data folder (`$XDG_DATA_HOME/newsbot`, by default
     `~/.local/share/newsbot` on Linux), never inside the installed package."""
@@ -296,7 +304,8 @@ class Settings(_Section):
     """The whole configuration. Paths are absolute once loaded."""
 
     articles_dir: Path | None = None
-    database: Path = Field(default_factory=default_database)
+    # a SQLite file (the default), or a PostgreSQL URL (`postgresql://user@host:5432/db`)
+    database: Path | str = Field(default_factory=default_database)
     ingest: IngestSettings = IngestSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     digest: DigestDefaults = DigestDefaults()
@@ -317,6 +326,13 @@ class Settings(_Section):
                 raise ValueError(
                     f"colour of topic {topic!r} must look like #1A2B3C, not {colour!r}"
                 )
+        return value
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: Path | str) -> Path | str:
+        if isinstance(value, str) and not is_database_url(value):
+            return Path(value)
         return value
 
     @model_validator(mode="after")
@@ -342,14 +358,25 @@ class Settings(_Section):
         return [Path(s.path) for s in self.all_sources if s.git is None and s.path is not None]
 
     @property
+    def data_dir(self) -> Path:
+        """The folder of this machine's data: beside a SQLite database, or the per-user data
+        folder when the database is a PostgreSQL server."""
+        if isinstance(self.database, Path):
+            return self.database.parent
+        return default_database().parent
+
+    @property
     def sources_dir(self) -> Path:
         """Where Git sources are checked out: the data folder, beside the database."""
-        return self.database.parent / "sources"
+        return self.data_dir / "sources"
 
     @property
     def index_dir(self) -> Path:
-        """The search index folder, derived data kept beside the database."""
-        return self.database.with_name(self.database.name + ".index")
+        """The search index folder, derived data kept beside the database (for a PostgreSQL
+        database, `newsbot.index` in the data folder: each machine keeps its own)."""
+        if isinstance(self.database, Path):
+            return self.database.with_name(self.database.name + ".index")
+        return self.data_dir / "newsbot.index"
 
     def require_articles_dir(self) -> Path:
         """The articles folder, or an `ArticlesDirError` saying it is not set or not there."""
@@ -428,14 +455,15 @@ def load_settings(
     if not isinstance(raw, dict):
         raise ConfigError(f"{name}: the top level must be a mapping of keys to values")
     for key in ("articles_dir", "database"):
-        if isinstance(raw.get(key), str):
+        if isinstance(raw.get(key), str) and not is_database_url(raw[key]):
             raw[key] = str((base / raw[key]).resolve())
     if env.get("NEWSBOT_ARTICLES_DIR"):
         raw["articles_dir"] = str(Path(env["NEWSBOT_ARTICLES_DIR"]).resolve())
     if env.get("NEWSBOT_DATABASE"):
-        raw["database"] = str(Path(env["NEWSBOT_DATABASE"]).resolve())
+        given = env["NEWSBOT_DATABASE"]
+        raw["database"] = given if is_database_url(given) else str(Path(given).resolve())
     for key in ("articles_dir", "database"):
-        if isinstance(raw.get(key), str):
+        if isinstance(raw.get(key), str) and not is_database_url(raw[key]):
             raw[key] = Path(raw[key])
     _resolve_source_paths(raw, base)
     try:

@@ -7,9 +7,14 @@ where a missing ../shared means the run proves nothing.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from bot.store.db import Store
 
 pytest_plugins = ["tests.fake_discord.plugin"]  # fixtures fake_discord, discord_endpoints
 
@@ -52,3 +57,28 @@ def discord_spec(openapi_path: Path) -> dict[str, object]:
     from tests.discord_limits import load_spec
 
     return load_spec(openapi_path)
+
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where a test's store lives, once per engine: a SQLite file in tmp_path, or a fresh
+    PostgreSQL schema (skipped without a server, failed under CI=true)."""
+    if request.param == "sqlite":
+        yield tmp_path / "newsbot.sqlite3"
+        return
+    from tests.pg import fresh_database
+
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def store(database: Path | str) -> Iterator[Store]:
+    """An open, migrated store on each engine (`database`)."""
+    from bot.store.db import Store
+
+    with Store.open(database) as opened:
+        yield opened

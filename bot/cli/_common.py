@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.search.index import topic_key
@@ -31,7 +32,7 @@ def read_store(settings: Settings) -> Store | None:
     """The store opened read-only, or None when there is no database yet (nothing ingested).
 
     Raises `StoreError` when the database cannot be read."""
-    if not settings.database.exists():
+    if isinstance(settings.database, Path) and not settings.database.exists():
         return None
     return Store.open_readonly(settings.database)
 

@@ -24,6 +24,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     dest: Path = args.dest
+    if not isinstance(settings.database, Path):
+        err(
+            "newsbot: backup copies a SQLite database; back up PostgreSQL with pg_dump, "
+            "or copy it to a SQLite file with `newsbot migrate-store`"
+        )
+        return 1
     if dest.is_dir():
         dest = dest / settings.database.name
     if dest.resolve() == settings.database.resolve():

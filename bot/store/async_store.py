@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import sqlite3
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from bot.core.models import Article
 from bot.store import guilds, ledger
+from bot.store.engine import Connection
 from bot.store.guilds import GuildDefaults, GuildState
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ class AsyncStore:
         self._closed = False
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> Connection:
         return self.store.conn
 
     async def run(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:

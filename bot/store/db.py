@@ -7,13 +7,11 @@ out is timezone-aware UTC; the conversion between rows and `Article` values live
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +19,20 @@ from bot.core.models import Article, Image, Provider
 from bot.ingest.clean import clean_url
 from bot.ingest.identity import article_id as link_id
 from bot.ingest.identity import canonical_url
+from bot.store.engine import (
+    Connection,
+    Database,
+    Migration,
+    PgConnection,
+    begin,
+    connect_pg,
+    is_url,
+    load_migrations,
+    pg_lock_migrations,
+    pg_schema_version,
+    pg_set_schema_version,
+    redacted,
+)
 
 try:  # ISA-L's deflate, where it has wheels: ~3.5x faster than zlib's level 1 at the same ratio
     from isal.isal_zlib import compress as _deflate
@@ -29,7 +41,6 @@ except ImportError:  # elsewhere the standard library's; both write and read the
     from zlib import compress as _deflate
     from zlib import decompress as _inflate
 
-_MIGRATION_NAME = re.compile(r"^V(\d+)__([A-Za-z0-9_]+)\.sql$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ArticleState = Literal["absent", "active", "retired"]
@@ -43,11 +54,8 @@ class _OlderSchema(StoreError):
     """A read-only open met a database that still needs a migration."""
 
 
-@dataclass(frozen=True, slots=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,21 +90,6 @@ def from_us(value: int) -> datetime:
     """The aware UTC datetime of microseconds since the epoch."""
     seconds, micros = divmod(value, 1_000_000)
     return datetime.fromtimestamp(seconds, UTC).replace(microsecond=micros)
-
-
-def load_migrations() -> list[Migration]:
-    """Every `bot/store/migrations/V<n>__<name>.sql`, in version order."""
-    found: list[Migration] = []
-    folder = resources.files("bot.store") / "migrations"
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    versions = [m.version for m in found]
-    if len(set(versions)) != len(versions):
-        raise StoreError(f"two migrations share a version number: {versions}")
-    return found
 
 
 def _statements(sql: str) -> Iterator[str]:
@@ -201,18 +194,29 @@ def _link_variants(text: str) -> list[str]:
 
 
 class Store:
-    """Articles (and, through other modules, guild settings and the delivery ledger) in SQLite."""
+    """Articles (and, through other modules, guild settings and the delivery ledger) in one
+    database: a SQLite file (the default) or PostgreSQL (`database` a `postgresql://` URL)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: Connection, path: Database) -> None:
         self.conn = conn
+        # a SQLite file's path, or the PostgreSQL URL
         self.path = path
+        self.engine = "sqlite" if isinstance(conn, sqlite3.Connection) else "postgresql"
         # inside `transaction()`, revs are counted here and written once at commit
         self._in_transaction = False
         self._rev: int | None = None
 
+    @property
+    def location(self) -> str:
+        """Where the data is, as it may be shown (a URL without its password)."""
+        return redacted(self.path)
+
     @classmethod
-    def open(cls, path: Path) -> Store:
+    def open(cls, path: Database) -> Store:
         """Open (creating the folder and file if needed) and bring the schema up to date."""
+        if is_url(path):
+            return cls._open_pg(str(path))
+        path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
@@ -236,13 +240,42 @@ class Store:
         return store
 
     @classmethod
-    def open_readonly(cls, path: Path) -> Store:
+    def _open_pg(cls, url: str, *, migrate: bool = True) -> Store:
+        import psycopg
+
+        try:
+            conn = connect_pg(url)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to {redacted(url)}: {_first_line(exc)}") from exc
+        try:
+            store = cls(conn, url)
+            if migrate:
+                store.migrate()
+            else:
+                store._check_version()
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreError(f"{redacted(url)} is not a usable newsbot database: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: Database) -> Store:
         """Open an existing database for reading only: no folder, file or migration is written,
         so it works where this user may not write (another owner, a read-only mount).
 
         In a folder where SQLite cannot create its WAL index, and with no WAL file left beside
         the database (everything is in the file itself), it is opened as immutable.
+        A PostgreSQL database is opened as it is (migrated first if it is older).
         """
+        if is_url(path):
+            try:
+                return cls._open_pg(str(path), migrate=False)
+            except _OlderSchema:
+                return cls._open_pg(str(path))
+        path = Path(path)
         if not path.is_file():
             raise StoreError(f"no database at {path}: run `newsbot ingest` first")
         uri = path.resolve().as_uri()
@@ -267,19 +300,28 @@ class Store:
             conn.execute("PRAGMA query_only = ON")
             conn.execute("PRAGMA busy_timeout = 30000")
             store = cls(conn, path)
-            migrations = load_migrations()
-            known = migrations[-1].version if migrations else 0
-            if store.schema_version < known:
-                raise _OlderSchema(f"database {path} needs a migration")
-            if store.schema_version > known:
-                raise StoreError(
-                    f"database schema version {store.schema_version} is newer than this "
-                    f"newsbot knows ({known}): upgrade newsbot"
-                )
+            store._check_version()
         except BaseException:
             conn.close()
             raise
         return store
+
+    def reader(self) -> Store:
+        """Another connection to the same database, for reads beside this one's writes
+        (SQLite in WAL mode lets readers go on while a writer holds its transaction)."""
+        if isinstance(self.conn, PgConnection):
+            return Store._open_pg(str(self.path), migrate=False)
+        return Store._connect_readonly(Path(self.path), Path(self.path).resolve().as_uri())
+
+    def _check_version(self) -> None:
+        known = self.known_version()
+        if self.schema_version < known:
+            raise _OlderSchema(f"database {self.location} needs a migration")
+        if self.schema_version > known:
+            raise StoreError(
+                f"database schema version {self.schema_version} is newer than this "
+                f"newsbot knows ({known}): upgrade newsbot"
+            )
 
     def close(self) -> None:
         self.conn.close()
@@ -292,25 +334,41 @@ class Store:
 
     # -- schema ---------------------------------------------------------------------------
 
+    def migrations(self) -> list[Migration]:
+        """This engine's migrations, in version order."""
+        return load_migrations(self.engine)
+
+    def known_version(self) -> int:
+        migrations = self.migrations()
+        return migrations[-1].version if migrations else 0
+
     @property
     def schema_version(self) -> int:
+        if isinstance(self.conn, PgConnection):
+            return pg_schema_version(self.conn)
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
 
     def migrate(self) -> int:
         """Apply pending migrations, each in its own transaction; returns how many ran."""
-        migrations = load_migrations()
+        migrations = self.migrations()
         known = migrations[-1].version if migrations else 0
         applied = 0
         for migration in migrations:
             if migration.version <= self.schema_version:
                 continue
             with self.transaction():
+                if isinstance(self.conn, PgConnection):
+                    pg_lock_migrations(self.conn)
                 # another process may have migrated while we waited for the write lock
                 if migration.version <= self.schema_version:
                     continue
-                for statement in _statements(migration.sql):
-                    self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {migration.version:d}")
+                if isinstance(self.conn, PgConnection):
+                    self.conn.executescript(migration.sql)
+                    pg_set_schema_version(self.conn, migration.version)
+                else:
+                    for statement in _statements(migration.sql):
+                        self.conn.execute(statement)
+                    self.conn.execute(f"PRAGMA user_version = {migration.version:d}")
             applied += 1
         if self.schema_version > known:
             raise StoreError(
@@ -320,12 +378,12 @@ class Store:
         return applied
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (BEGIN IMMEDIATE); nested use joins the outer one."""
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE); nested use joins the outer one."""
         if self.conn.in_transaction:
             yield self.conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        begin(self.conn)
         self._in_transaction, self._rev = True, None
         try:
             yield self.conn
@@ -460,7 +518,12 @@ class Store:
         return int(row[0])
 
     def backup(self, dest: Path) -> None:
-        """A consistent copy of the whole database while it is in use (sqlite backup API)."""
+        """A consistent copy of the whole database while it is in use (sqlite backup API).
+
+        A PostgreSQL store is backed up with the server's tools (`pg_dump`), or copied to a
+        SQLite file with `newsbot migrate-store`."""
+        if not isinstance(self.conn, sqlite3.Connection):
+            raise StoreError("a PostgreSQL database is backed up with pg_dump (or migrate-store)")
         dest.parent.mkdir(parents=True, exist_ok=True)
         target = sqlite3.connect(dest)
         try:
@@ -486,7 +549,7 @@ class Store:
             self._rev = (self._rev if self._rev is not None else self.current_rev()) + 1
             return self._rev
         row = self.conn.execute(
-            "UPDATE store_meta SET value = CAST(value AS INTEGER) + 1 "
+            "UPDATE store_meta SET value = CAST(value AS BIGINT) + 1 "
             "WHERE key = 'article_rev' RETURNING value"
         ).fetchone()
         return int(row[0])
@@ -548,7 +611,7 @@ class Store:
         if state != "absent":
             self.conn.execute("DELETE FROM article_topics WHERE article_id = ?", (article.id,))
         self.conn.executemany(
-            "INSERT OR IGNORE INTO article_topics (topic, article_id) VALUES (?, ?)",
+            "INSERT INTO article_topics (topic, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
             [(topic, article.id) for topic in article.topics],
         )
         return state
@@ -586,7 +649,8 @@ class Store:
             rows,
         )
         self.conn.executemany(
-            "INSERT OR IGNORE INTO article_topics (topic, article_id) VALUES (?, ?)", topics
+            "INSERT INTO article_topics (topic, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            topics,
         )
         return first, rows[-1][-1]
 

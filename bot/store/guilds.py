@@ -8,8 +8,7 @@ A settings change recomputes the server's next run at once.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.core.models import GuildSettings
 from bot.core.schedule import next_run_after
 from bot.settings import Settings, parse_hhmm
+from bot.store.engine import Connection, begin
 
 _T = TypeVar("_T")
 
@@ -116,12 +116,12 @@ def from_ts(value: int | None) -> datetime | None:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+def transaction(conn: Connection) -> Iterator[None]:
     """One write transaction (nested calls join the outer one)."""
     if conn.in_transaction:
         yield
         return
-    conn.execute("BEGIN IMMEDIATE")
+    begin(conn)
     try:
         yield
     except BaseException:
@@ -137,7 +137,7 @@ _COLUMNS = (
 )
 
 
-def _state(row: sqlite3.Row | tuple[Any, ...], defaults: GuildDefaults) -> GuildState:
+def _state(row: Sequence[Any], defaults: GuildDefaults) -> GuildState:
     names = [name.strip() for name in _COLUMNS.split(",")]
     values = dict(zip(names, row, strict=True))
     read: dict[str, Any] = {}
@@ -191,7 +191,7 @@ def default_state(guild_id: int, defaults: GuildDefaults) -> GuildState:
     )
 
 
-def get_guild(conn: sqlite3.Connection, guild_id: int, defaults: GuildDefaults) -> GuildState:
+def get_guild(conn: Connection, guild_id: int, defaults: GuildDefaults) -> GuildState:
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM guilds WHERE guild_id = ?",  # noqa: S608 - constant column list
         (guild_id,),
@@ -200,7 +200,7 @@ def get_guild(conn: sqlite3.Connection, guild_id: int, defaults: GuildDefaults) 
 
 
 def update_settings(
-    conn: sqlite3.Connection,
+    conn: Connection,
     guild_id: int,
     changes: Mapping[str, Any],
     defaults: GuildDefaults,
@@ -233,7 +233,7 @@ def update_settings(
 
 
 def _reschedule(
-    conn: sqlite3.Connection, guild_id: int, defaults: GuildDefaults, now: datetime
+    conn: Connection, guild_id: int, defaults: GuildDefaults, now: datetime
 ) -> GuildState:
     state = get_guild(conn, guild_id, defaults)
     upcoming = next_run_after(state.settings, now) if state.scheduled else None
@@ -261,7 +261,7 @@ class Claim:
 
 
 def claim_due(
-    conn: sqlite3.Connection, defaults: GuildDefaults, *, now: datetime, limit: int = 10_000
+    conn: Connection, defaults: GuildDefaults, *, now: datetime, limit: int = 10_000
 ) -> list[Claim]:
     """Claim the servers whose run is due, each with the time it was scheduled for.
 
@@ -304,7 +304,7 @@ def claim_due(
     return claimed
 
 
-def open_claims(conn: sqlite3.Connection, defaults: GuildDefaults) -> list[Claim]:
+def open_claims(conn: Connection, defaults: GuildDefaults) -> list[Claim]:
     """Claims never recorded as a run (the process died or stopped first), oldest first."""
     rows = conn.execute(
         "SELECT run_key, guild_id, channel_id, scheduled_for FROM digest_claims "
@@ -321,14 +321,14 @@ def open_claims(conn: sqlite3.Connection, defaults: GuildDefaults) -> list[Claim
     ]
 
 
-def drop_claim(conn: sqlite3.Connection, run_key: str) -> None:
+def drop_claim(conn: Connection, run_key: str) -> None:
     """Forget a claim: its run was recorded, found done, or skipped."""
     with transaction(conn):
         conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run_key,))
 
 
 def record_result(
-    conn: sqlite3.Connection,
+    conn: Connection,
     guild_id: int,
     result: str,
     *,
@@ -345,7 +345,7 @@ def record_result(
             )
 
 
-def mark_failing(conn: sqlite3.Connection, guild_id: int, reason: str, *, now: datetime) -> bool:
+def mark_failing(conn: Connection, guild_id: int, reason: str, *, now: datetime) -> bool:
     """Stop a server's digest with a reason an admin can act on. True if it was not failing yet."""
     with transaction(conn):
         row = conn.execute(
@@ -362,7 +362,7 @@ def mark_failing(conn: sqlite3.Connection, guild_id: int, reason: str, *, now: d
 
 
 def set_removed(
-    conn: sqlite3.Connection,
+    conn: Connection,
     guild_id: int,
     removed: bool,
     defaults: GuildDefaults,
@@ -378,14 +378,14 @@ def set_removed(
         _reschedule(conn, guild_id, defaults, now)
 
 
-def guilds_using_channel(conn: sqlite3.Connection, channel_id: int) -> list[int]:
+def guilds_using_channel(conn: Connection, channel_id: int) -> list[int]:
     rows = conn.execute(
         "SELECT guild_id FROM guilds WHERE channel_id = ? AND removed_at IS NULL", (channel_id,)
     ).fetchall()
     return [int(row[0]) for row in rows]
 
 
-def purge_removed(conn: sqlite3.Connection, *, now: datetime, grace_days: int) -> int:
+def purge_removed(conn: Connection, *, now: datetime, grace_days: int) -> int:
     """Forget the settings of servers the bot left more than `grace_days` ago; returns how many."""
     cutoff = to_ts(now - timedelta(days=grace_days))
     with transaction(conn):
@@ -395,12 +395,12 @@ def purge_removed(conn: sqlite3.Connection, *, now: datetime, grace_days: int) -
         return cursor.rowcount
 
 
-def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+def get_meta(conn: Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM bot_meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+def set_meta(conn: Connection, key: str, value: str) -> None:
     with transaction(conn):
         conn.execute(
             "INSERT INTO bot_meta (key, value) VALUES (?, ?) "

@@ -47,7 +47,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -62,6 +61,7 @@ from bot.ingest.bounds import SQLITE_INT_MAX, SQLITE_INT_MIN
 from bot.ingest.folders import Listing, walk_folders
 from bot.ingest.parse import ParsedFile, Rejection, parse_file
 from bot.store.db import NewArticle, compress_related
+from bot.store.engine import is_row_error
 from bot.store.sources import (
     SourceRecord,
     active_articles_under,
@@ -614,15 +614,13 @@ class _Run:
 def _is_row_error(error: Exception) -> bool:
     """Whether the store refused one row's values (a bad file), rather than failing itself
     (locked, full, read-only, corrupt: those end the run)."""
-    if isinstance(error, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.ProgrammingError):
-        return True
-    # else OverflowError (an int beyond 64 bits), ValueError, TypeError, UnicodeError... are
-    # about the row; any other sqlite3.Error (or running out of memory) is about the store
-    return not isinstance(error, sqlite3.Error | MemoryError)
+    return is_row_error(error)
 
 
 def _store_refused(error: Exception) -> str:
-    return f"cannot be stored: {type(error).__name__}: {error}"
+    # one line: PostgreSQL's messages go on with DETAIL and CONTEXT lines
+    first = (str(error).strip().splitlines() or [""])[0]
+    return f"cannot be stored: {type(error).__name__}: {first}"
 
 
 def _with_error(record: SourceRecord, error: str) -> SourceRecord:

@@ -11,12 +11,12 @@ neither lost nor duplicated.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from bot.store.engine import Connection
 from bot.store.guilds import from_ts, to_ts, transaction
 
 RunKind = Literal["scheduled", "manual"]
@@ -82,7 +82,7 @@ def _run(row: Sequence[Any]) -> DigestRun:
     )
 
 
-def get_run(conn: sqlite3.Connection, run_key: str) -> DigestRun | None:
+def get_run(conn: Connection, run_key: str) -> DigestRun | None:
     row = conn.execute(
         f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE run_key = ?",  # noqa: S608 - constant
         (run_key,),
@@ -90,7 +90,7 @@ def get_run(conn: sqlite3.Connection, run_key: str) -> DigestRun | None:
     return None if row is None else _run(row)
 
 
-def pending_runs(conn: sqlite3.Connection) -> list[DigestRun]:
+def pending_runs(conn: Connection) -> list[DigestRun]:
     """Runs interrupted before all their messages were confirmed, oldest first."""
     rows = conn.execute(
         f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE status = 'pending' "  # noqa: S608 - constant
@@ -99,7 +99,7 @@ def pending_runs(conn: sqlite3.Connection) -> list[DigestRun]:
     return [_run(row) for row in rows]
 
 
-def posted_ids(conn: sqlite3.Connection, channel_id: int) -> set[str]:
+def posted_ids(conn: Connection, channel_id: int) -> set[str]:
     """Articles already posted (or being posted) in a channel: never to be posted there again."""
     rows = conn.execute(
         "SELECT article_id FROM delivery_ledger WHERE channel_id = ?", (channel_id,)
@@ -108,7 +108,7 @@ def posted_ids(conn: sqlite3.Connection, channel_id: int) -> set[str]:
 
 
 def start_run(
-    conn: sqlite3.Connection,
+    conn: Connection,
     run: DigestRun,
     article_messages: Mapping[str, int],
     *,
@@ -153,7 +153,7 @@ def start_run(
     return stored
 
 
-def mark_message_sent(conn: sqlite3.Connection, run_key: str, index: int, message_id: int) -> None:
+def mark_message_sent(conn: Connection, run_key: str, index: int, message_id: int) -> None:
     """Discord accepted message `index` of a run: its articles are sent."""
     with transaction(conn):
         conn.execute(
@@ -162,13 +162,13 @@ def mark_message_sent(conn: sqlite3.Connection, run_key: str, index: int, messag
             (message_id, run_key, index),
         )
         conn.execute(
-            "UPDATE digest_runs SET messages_sent = MAX(messages_sent, ?) WHERE run_key = ?",
-            (index + 1, run_key),
+            "UPDATE digest_runs SET messages_sent = ? WHERE run_key = ? AND messages_sent < ?",
+            (index + 1, run_key, index + 1),
         )
 
 
 def finish_run(
-    conn: sqlite3.Connection,
+    conn: Connection,
     run_key: str,
     status: RunStatus,
     result: str,
@@ -187,9 +187,7 @@ def finish_run(
             )
 
 
-def record_empty_run(
-    conn: sqlite3.Connection, run: DigestRun, result: str, *, now: datetime
-) -> None:
+def record_empty_run(conn: Connection, run: DigestRun, result: str, *, now: datetime) -> None:
     """A run that found nothing new: remembered so the same local date is not tried again.
 
     Its claim, if any, is deleted in the same transaction."""
@@ -213,7 +211,7 @@ def record_empty_run(
         conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run.run_key,))
 
 
-def last_runs(conn: sqlite3.Connection, guild_id: int, limit: int = 5) -> list[DigestRun]:
+def last_runs(conn: Connection, guild_id: int, limit: int = 5) -> list[DigestRun]:
     rows = conn.execute(
         f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE guild_id = ? "  # noqa: S608 - constant
         "ORDER BY created_at DESC, run_key DESC LIMIT ?",
@@ -223,7 +221,7 @@ def last_runs(conn: sqlite3.Connection, guild_id: int, limit: int = 5) -> list[D
 
 
 def prune(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     now: datetime,
     ledger_days: int,
@@ -257,7 +255,7 @@ def prune(
     return PruneReport(ledger_rows=ledger_rows, runs=runs, articles=articles)
 
 
-def posted_at(conn: sqlite3.Connection, channel_id: int) -> dict[str, datetime]:
+def posted_at(conn: Connection, channel_id: int) -> dict[str, datetime]:
     """When each article was posted (or claimed for posting) in a channel."""
     rows = conn.execute(
         "SELECT article_id, created_at FROM delivery_ledger WHERE channel_id = ?", (channel_id,)

@@ -6,11 +6,11 @@ Written after every refresh attempt by the process that made it; read by `newsbo
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.store.db import from_us, to_us
+from bot.store.engine import Connection
 
 _COLUMNS = (
     "name, kind, root, commit_id, last_success_us, last_error, failing_since_us, failures, "
@@ -63,7 +63,7 @@ def _state(row: tuple[object, ...]) -> SourceState:
     )
 
 
-def get_state(conn: sqlite3.Connection, name: str) -> SourceState | None:
+def get_state(conn: Connection, name: str) -> SourceState | None:
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM source_state WHERE name = ?",  # noqa: S608
         (name,),
@@ -71,14 +71,18 @@ def get_state(conn: sqlite3.Connection, name: str) -> SourceState | None:
     return None if row is None else _state(row)
 
 
-def all_states(conn: sqlite3.Connection) -> dict[str, SourceState]:
+def all_states(conn: Connection) -> dict[str, SourceState]:
     rows = conn.execute(f"SELECT {_COLUMNS} FROM source_state ORDER BY name")  # noqa: S608
     return {state.name: state for state in map(_state, rows)}
 
 
-def put_state(conn: sqlite3.Connection, state: SourceState) -> None:
+def put_state(conn: Connection, state: SourceState) -> None:
     conn.execute(
-        f"INSERT OR REPLACE INTO source_state ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+        f"INSERT INTO source_state ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+        "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, root = excluded.root, "
+        "commit_id = excluded.commit_id, last_success_us = excluded.last_success_us, "
+        "last_error = excluded.last_error, failing_since_us = excluded.failing_since_us, "
+        "failures = excluded.failures, next_refresh_us = excluded.next_refresh_us",
         (
             state.name,
             state.kind,
@@ -98,7 +102,7 @@ def _range(root: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + "0"
 
 
-def active_articles_under(conn: sqlite3.Connection, root: str) -> int:
+def active_articles_under(conn: Connection, root: str) -> int:
     """Active articles whose content comes from a file under `root`."""
     row = conn.execute(
         "SELECT count(*) FROM articles WHERE retired_at_us IS NULL "
@@ -108,7 +112,7 @@ def active_articles_under(conn: sqlite3.Connection, root: str) -> int:
     return int(row[0])
 
 
-def files_recorded_under(conn: sqlite3.Connection, root: str) -> int:
+def files_recorded_under(conn: Connection, root: str) -> int:
     """Article files the store recorded under `root` (what an empty folder would retire)."""
     row = conn.execute(
         "SELECT count(*) FROM sources WHERE dir = ? OR (dir >= ? AND dir < ?)",
@@ -117,7 +121,7 @@ def files_recorded_under(conn: sqlite3.Connection, root: str) -> int:
     return int(row[0])
 
 
-def stale_sources(conn: sqlite3.Connection) -> list[SourceState]:
+def stale_sources(conn: Connection) -> list[SourceState]:
     """The sources whose last refresh failed, by name."""
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM source_state WHERE last_error IS NOT NULL ORDER BY name"  # noqa: S608

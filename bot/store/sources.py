@@ -3,8 +3,9 @@ and `source_dirs`: the digest of each folder's listing when its rows last matche
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
+
+from bot.store.engine import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,20 +39,20 @@ def _record(row: tuple[object, ...]) -> SourceRecord:
     )
 
 
-def sources_in_dir(conn: sqlite3.Connection, folder: str) -> dict[str, SourceRecord]:
+def sources_in_dir(conn: Connection, folder: str) -> dict[str, SourceRecord]:
     """The files recorded directly inside `folder`, by path."""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM sources WHERE dir = ?", (folder,))  # noqa: S608
     return {record.path: record for record in map(_record, rows)}
 
 
-def stats_in_dir(conn: sqlite3.Connection, folder: str) -> dict[str, tuple[int, int, str | None]]:
+def stats_in_dir(conn: Connection, folder: str) -> dict[str, tuple[int, int, str | None]]:
     """(mtime_ns, size, error) of the files recorded directly inside `folder`, by path (cheap:
     what a re-scan needs to skip unchanged files)."""
     rows = conn.execute("SELECT path, mtime_ns, size, error FROM sources WHERE dir = ?", (folder,))
     return {path: (mtime_ns, size, error) for path, mtime_ns, size, error in rows}
 
 
-def rejected_in_dir(conn: sqlite3.Connection, folder: str) -> list[tuple[str, str]]:
+def rejected_in_dir(conn: Connection, folder: str) -> list[tuple[str, str]]:
     """(path, error) of the rejected files recorded directly inside `folder`, by path."""
     rows = conn.execute(
         "SELECT path, error FROM sources WHERE dir = ? AND error IS NOT NULL ORDER BY path",
@@ -60,7 +61,7 @@ def rejected_in_dir(conn: sqlite3.Connection, folder: str) -> list[tuple[str, st
     return [(str(path), str(error)) for path, error in rows]
 
 
-def recorded_stats(conn: sqlite3.Connection, folder: str) -> set[tuple[str, int, int]]:
+def recorded_stats(conn: Connection, folder: str) -> set[tuple[str, int, int]]:
     """(path, mtime_ns, size) of every file recorded directly inside `folder`."""
     rows = conn.execute("SELECT path, mtime_ns, size FROM sources WHERE dir = ?", (folder,))
     return set(rows)
@@ -73,7 +74,7 @@ def _below(root: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + "0"
 
 
-def listing_digests(conn: sqlite3.Connection, root: str) -> dict[str, str]:
+def listing_digests(conn: Connection, root: str) -> dict[str, str]:
     """The recorded listing digest of `root` and of every folder below it, by folder."""
     rows = conn.execute(
         "SELECT dir, listing FROM source_dirs WHERE dir = ? OR (dir >= ? AND dir < ?)",
@@ -82,19 +83,21 @@ def listing_digests(conn: sqlite3.Connection, root: str) -> dict[str, str]:
     return {str(folder): str(digest) for folder, digest in rows}
 
 
-def put_listing_digest(conn: sqlite3.Connection, folder: str, digest: str) -> None:
+def put_listing_digest(conn: Connection, folder: str, digest: str) -> None:
     """Record that the folder's rows match the listing of this digest (until a row changes)."""
     conn.execute(
-        "INSERT OR REPLACE INTO source_dirs (dir, listing) VALUES (?, ?)", (folder, digest)
+        "INSERT INTO source_dirs (dir, listing) VALUES (?, ?) "
+        "ON CONFLICT (dir) DO UPDATE SET listing = excluded.listing",
+        (folder, digest),
     )
 
 
-def get_source(conn: sqlite3.Connection, path: str) -> SourceRecord | None:
+def get_source(conn: Connection, path: str) -> SourceRecord | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM sources WHERE path = ?", (path,)).fetchone()  # noqa: S608
     return None if row is None else _record(row)
 
 
-def dirs_under(conn: sqlite3.Connection, root: str) -> list[str]:
+def dirs_under(conn: Connection, root: str) -> list[str]:
     """Every recorded folder equal to `root` or below it, in order."""
     prefix, after = _below(root)
     found = conn.execute("SELECT EXISTS (SELECT 1 FROM sources WHERE dir = ?)", (root,))
@@ -112,9 +115,17 @@ def dirs_under(conn: sqlite3.Connection, root: str) -> list[str]:
     return folders + [str(row[0]) for row in rows]
 
 
-def put_source(conn: sqlite3.Connection, record: SourceRecord) -> None:
+_PUT_SOURCE = (
+    f"INSERT INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608 - constant
+    "ON CONFLICT (path) DO UPDATE SET dir = excluded.dir, article_id = excluded.article_id, "
+    "mtime_ns = excluded.mtime_ns, size = excluded.size, digest = excluded.digest, "
+    "removed = excluded.removed, error = excluded.error"
+)
+
+
+def put_source(conn: Connection, record: SourceRecord) -> None:
     conn.execute(
-        f"INSERT OR REPLACE INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+        _PUT_SOURCE,
         (
             record.path,
             record.dir,
@@ -128,10 +139,10 @@ def put_source(conn: sqlite3.Connection, record: SourceRecord) -> None:
     )
 
 
-def put_sources(conn: sqlite3.Connection, records: list[SourceRecord]) -> None:
+def put_sources(conn: Connection, records: list[SourceRecord]) -> None:
     """`put_source` for many records in one statement."""
     conn.executemany(
-        f"INSERT OR REPLACE INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+        _PUT_SOURCE,
         [
             (r.path, r.dir, r.article_id, r.mtime_ns, r.size, r.digest, int(r.removed), r.error)
             for r in records
@@ -139,11 +150,11 @@ def put_sources(conn: sqlite3.Connection, records: list[SourceRecord]) -> None:
     )
 
 
-def delete_source(conn: sqlite3.Connection, path: str) -> None:
+def delete_source(conn: Connection, path: str) -> None:
     conn.execute("DELETE FROM sources WHERE path = ?", (path,))
 
 
-def best_source(conn: sqlite3.Connection, article_id: str) -> SourceRecord | None:
+def best_source(conn: Connection, article_id: str) -> SourceRecord | None:
     """The file that speaks for an article: a readable one first, then the newest, then by path."""
     row = conn.execute(
         f"SELECT {_COLUMNS} FROM sources WHERE article_id = ? "  # noqa: S608
@@ -153,7 +164,7 @@ def best_source(conn: sqlite3.Connection, article_id: str) -> SourceRecord | Non
     return None if row is None else _record(row)
 
 
-def active_articles_under(conn: sqlite3.Connection, root: str) -> int:
+def active_articles_under(conn: Connection, root: str) -> int:
     """How many active articles have a file recorded in `root` or below it."""
     row = conn.execute(
         "SELECT count(DISTINCT s.article_id) FROM sources s JOIN articles a ON a.id = s.article_id "
@@ -163,11 +174,11 @@ def active_articles_under(conn: sqlite3.Connection, root: str) -> int:
     return int(row[0])
 
 
-def paths_of_article(conn: sqlite3.Connection, article_id: str) -> list[str]:
+def paths_of_article(conn: Connection, article_id: str) -> list[str]:
     """Every file recorded for an article."""
     rows = conn.execute("SELECT path FROM sources WHERE article_id = ?", (article_id,))
     return [str(path) for (path,) in rows]
 
 
-def source_count(conn: sqlite3.Connection) -> int:
+def source_count(conn: Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM sources").fetchone()[0])

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
-from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(tmp_path / "db" / "newsbot.sqlite3")
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -13,15 +13,15 @@ import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.ingest.parse import ParsedFile, parse_file
 from bot.search.index import SearchIndex
 from bot.store import Store
+from bot.store.engine import PgConnection
 from bot.store.ingest import _Pending, _Run, ingest_folders
-from tests.store.test_ingest_runner import MAX, NOW, smartable, store, titles, write
-
-__all__ = ["store"]  # the fixture, shared with test_ingest_runner
+from tests.store.test_ingest_runner import MAX, NOW, smartable, titles, write
 
 POISON = """
 CREATE TRIGGER poison_insert BEFORE INSERT ON articles WHEN NEW.title LIKE '%poison%'
@@ -29,10 +29,38 @@ BEGIN SELECT RAISE(ABORT, 'poisoned row'); END;
 CREATE TRIGGER poison_update BEFORE UPDATE ON articles WHEN NEW.title LIKE '%poison%'
 BEGIN SELECT RAISE(ABORT, 'poisoned row'); END;
 """
+PG_POISON = """
+CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE integrity_constraint_violation USING MESSAGE = 'poisoned row'; END; $$;
+CREATE TRIGGER poison BEFORE INSERT OR UPDATE ON articles
+FOR EACH ROW WHEN (NEW.title ILIKE '%poison%') EXECUTE FUNCTION poison();
+"""
+PG_BROKEN = """
+CREATE FUNCTION broken() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM no_such_function(); RETURN NEW; END; $$;
+CREATE TRIGGER broken BEFORE INSERT ON articles FOR EACH ROW EXECUTE FUNCTION broken();
+"""
+
+
+def script(store: Store, sqlite_sql: str, pg_sql: str) -> None:
+    """Run a test's schema change in the store's engine's own dialect."""
+    if isinstance(store.conn, PgConnection):
+        store.conn.executescript(pg_sql)
+    else:
+        assert isinstance(store.conn, sqlite3.Connection)
+        store.conn.executescript(sqlite_sql)
+
+
+def refused(error: str) -> bool:
+    """The line a file refused by the poison trigger gets (each engine names its error)."""
+    return error in (
+        "cannot be stored: IntegrityError: poisoned row",  # SQLite
+        "cannot be stored: IntegrityConstraintViolation: poisoned row",  # PostgreSQL
+    )
 
 
 def poison(store: Store) -> None:
-    store.conn.executescript(POISON)
+    script(store, POISON, PG_POISON)
 
 
 def test_a_refused_row_in_a_cold_batch_rejects_only_that_file(store: Store, tmp_path: Path) -> None:
@@ -46,7 +74,7 @@ def test_a_refused_row_in_a_cold_batch_rejects_only_that_file(store: Store, tmp_
     assert (report.added, report.unchanged) == (4, 0)
     [rejected] = report.rejected
     assert rejected.path == str(news / "2024-04-10-story-2.md")
-    assert rejected.error == "cannot be stored: IntegrityError: poisoned row"
+    assert refused(rejected.error)
     assert titles(store) == ["Story 0", "Story 1", "Story 3", "Story 4"]
     assert len(index.search("story", now=NOW)) == 4
     # reported again on the next run without being read again; stored once it is fixed
@@ -71,9 +99,9 @@ def test_a_refused_update_keeps_the_last_good_article_and_the_rest_of_the_batch(
     write(news / "c.md", smartable("c", title="New C"))
     report = ingest_folders(store, None, [news], max_file_bytes=MAX, now=NOW)
     assert (report.added, report.updated, report.retired) == (1, 1, 0)
-    assert [(r.path, r.error) for r in report.rejected] == [
-        (str(a), "cannot be stored: IntegrityError: poisoned row")
-    ]
+    [rejected] = report.rejected
+    assert rejected.path == str(a)
+    assert refused(rejected.error)
     assert titles(store) == ["First A", "New C", "Second B"]
 
 
@@ -96,7 +124,10 @@ def test_a_number_sqlite_cannot_hold_rejects_its_file_not_the_batch(
     assert run.added == 2
     [rejected] = run.rejected
     assert rejected.path == str(paths[1])
-    assert rejected.error.startswith("cannot be stored: OverflowError")
+    # SQLite's driver refuses the number, PostgreSQL the row: either way only that file
+    assert rejected.error.startswith(
+        ("cannot be stored: OverflowError", "cannot be stored: NumericValueOutOfRange")
+    )
     assert titles(store) == ["Story 0", "Story 2"]
 
 
@@ -109,9 +140,11 @@ def test_the_store_failing_itself_still_ends_the_run(store: Store, tmp_path: Pat
     """A locked or broken database is not a bad file: nothing is marked rejected for it."""
     news = tmp_path / "news"
     write(news / "a.md", smartable("a"))
-    store.conn.executescript(
-        "CREATE TRIGGER broken BEFORE INSERT ON articles BEGIN SELECT no_such_function(); END;"
+    script(
+        store,
+        "CREATE TRIGGER broken BEFORE INSERT ON articles BEGIN SELECT no_such_function(); END;",
+        PG_BROKEN,
     )
-    with pytest.raises(sqlite3.OperationalError, match="no_such_function"):
+    with pytest.raises((sqlite3.OperationalError, psycopg.errors.UndefinedFunction)):
         ingest_folders(store, None, [news], max_file_bytes=MAX, now=NOW)
     assert store.conn.execute("SELECT count(*) FROM sources").fetchone()[0] == 0

@@ -16,9 +16,7 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.store.async_store import AsyncStore
 from bot.store.guilds import GuildDefaults
-from tests.store.test_ingest_runner import NOW, ingest, smartable, store, titles, write
-
-__all__ = ["store"]  # the fixture, shared with test_ingest_runner
+from tests.store.test_ingest_runner import NOW, ingest, smartable, titles, write
 
 
 def folder_of(tmp_path: Path, count: int, name: str = "news") -> Path:

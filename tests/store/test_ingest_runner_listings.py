@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,13 +13,6 @@ from bot.store import Store
 from bot.store.ingest import IngestReport
 from bot.store.sources import get_source, listing_digests, put_source
 from tests.store.test_ingest_runner import counts, ingest, smartable, titles, write
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(tmp_path / "db" / "newsbot.sqlite3")
-    yield opened
-    opened.close()
 
 
 def recorded(store: Store, root: Path) -> dict[str, str]:

@@ -38,13 +38,6 @@ def article(n: int, **changes: object) -> Article:
     return Article(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    opened = Store.open(tmp_path / "data" / "newsbot.sqlite3")
-    yield opened  # type: ignore[misc]
-    opened.close()
-
-
 def put(store: Store, *articles: Article) -> None:
     with store.transaction():
         for item in articles:
@@ -193,6 +186,10 @@ def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
 def test_backup_is_a_complete_database(store: Store, tmp_path: Path) -> None:
     put(store, article(1), article(2))
     dest = tmp_path / "backups" / "copy.sqlite3"
+    if store.engine == "postgresql":  # the server's own tools back it up
+        with pytest.raises(StoreError, match="pg_dump"):
+            store.backup(dest)
+        return
     store.backup(dest)
     with Store.open(dest) as copy:
         assert copy.article_count() == 2

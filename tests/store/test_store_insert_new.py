@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.core.models import Article, Provider
@@ -37,13 +37,6 @@ def new(item: Article, *, retired_at: datetime | None = None) -> NewArticle:
     return NewArticle(item, f"/x/{item.id}.md", item.title, retired_at, z)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(tmp_path / "newsbot.sqlite3")
-    yield opened
-    opened.close()
-
-
 def test_inserted_articles_read_back_like_put_ones(store: Store, tmp_path: Path) -> None:
     assert store.is_empty()
     with store.transaction():
@@ -68,7 +61,7 @@ def test_inserted_articles_read_back_like_put_ones(store: Store, tmp_path: Path)
 def test_an_existing_id_is_refused_not_overwritten(store: Store) -> None:
     with store.transaction():
         store.insert_new_articles([new(article(1))])
-    with pytest.raises(sqlite3.IntegrityError), store.transaction():
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), store.transaction():
         store.insert_new_articles([new(article(1))])
     assert store.current_rev() == 1
     assert store.get_article("a0001") == article(1)

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from bot.store import Store
 from bot.store.sources import (
     SourceRecord,
@@ -17,13 +12,6 @@ from bot.store.sources import (
     put_source,
     put_sources,
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open(tmp_path / "newsbot.sqlite3")
-    yield opened
-    opened.close()
 
 
 def source(folder: str, name: str, mtime_ns: int = 1) -> SourceRecord:

@@ -1,0 +1,201 @@
+"""The store's engine boundary: SQLite (the embedded default) or PostgreSQL, behind one interface.
+
+Everything in `bot/store` speaks to a `Connection`: the subset of the DB-API that the store uses
+(`execute`, `executemany`, `in_transaction`, `close`). SQLite's is `sqlite3.Connection` itself
+(no wrapper, so the default engine keeps its speed); PostgreSQL's is `PgConnection`, a psycopg 3
+connection in autocommit mode whose transactions the store opens itself, as with SQLite.
+
+The store's SQL is written once, in the subset both engines accept (`ON CONFLICT` upserts,
+`RETURNING`, recursive CTEs, `?` parameters: psycopg's `%s` is the only spelling that differs,
+and `PgConnection` maps it). What is not shared is per engine: the migrations
+(`migrations/` and `migrations_pg/`, the same versions), the schema version, how a write
+transaction begins, and which errors mean "this row" rather than "this store".
+
+An engine is chosen by the database setting: a `postgresql://` (or `postgres://`) URL is
+PostgreSQL, anything else is the path of a SQLite file.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.settings import is_database_url
+
+if TYPE_CHECKING:
+    import psycopg
+
+_MIGRATION_NAME = re.compile(r"^V(\d+)__([A-Za-z0-9_]+)\.sql$")
+# one number for every newsbot process: whoever holds it migrates (the others wait, then see it done)
+_MIGRATION_LOCK = 0x6E657773  # "news"
+
+Database = Path | str
+"""The database setting: a SQLite file's path, or a PostgreSQL URL."""
+
+
+class Cursor(Protocol):
+    """What the store reads from a statement."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """The part of a DB-API connection the store uses (sqlite3's, or `PgConnection`)."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor: ...
+
+    def close(self) -> None: ...
+
+
+def is_url(database: Database) -> bool:
+    """True when the database setting names a PostgreSQL server rather than a SQLite file."""
+    return is_database_url(database)
+
+
+def redacted(database: Database) -> str:
+    """The database setting as it may be shown: a URL's password replaced by `***`."""
+    if not is_url(database):
+        return str(database)
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", str(database))
+
+
+def engine_name(conn: Connection) -> str:
+    return "sqlite" if isinstance(conn, sqlite3.Connection) else "postgresql"
+
+
+def begin(conn: Connection) -> None:
+    """Open a write transaction: SQLite takes the write lock at once (`BEGIN IMMEDIATE`)."""
+    conn.execute("BEGIN IMMEDIATE" if isinstance(conn, sqlite3.Connection) else "BEGIN")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def load_migrations(engine: str = "sqlite") -> list[Migration]:
+    """Every `V<n>__<name>.sql` of an engine's migrations folder, in version order."""
+    folder = resources.files("bot.store") / (
+        "migrations" if engine == "sqlite" else "migrations_pg"
+    )
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        from bot.store.db import StoreError
+
+        raise StoreError(f"two migrations share a version number: {versions}")
+    return found
+
+
+def is_row_error(error: BaseException) -> bool:
+    """Whether the store refused one row's values (a bad file) rather than failing itself
+    (locked, full, read-only, unreachable, corrupt: those end the run)."""
+    if isinstance(error, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.ProgrammingError):
+        return True
+    pg = sys.modules.get("psycopg")  # a psycopg error needs psycopg loaded: no import here
+    if pg is not None and isinstance(error, pg.IntegrityError | pg.DataError):
+        return True
+    # else OverflowError (an int beyond 64 bits), ValueError, TypeError, UnicodeError... are
+    # about the row; any other database error (or running out of memory) is about the store
+    return not isinstance(error, MemoryError) and not is_database_error(error)
+
+
+def is_database_error(error: BaseException) -> bool:
+    """An error raised by either engine's driver."""
+    if isinstance(error, sqlite3.Error):
+        return True
+    pg = sys.modules.get("psycopg")
+    return pg is not None and isinstance(error, pg.Error)
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _pg_query(sql: str) -> str:
+    """A statement with `?` parameters in psycopg's spelling (`%s`, a literal `%` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgConnection:
+    """A psycopg 3 connection speaking the store's `Connection` interface."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Cursor:
+        return self.raw.execute(_pg_query(sql), list(parameters) or None)
+
+    def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor:
+        cursor = self.raw.cursor()
+        rows = list(parameters)
+        if rows:
+            cursor.executemany(_pg_query(sql), rows)
+        return cursor
+
+    def executescript(self, sql: str) -> None:
+        """Run a migration script (several statements, no parameters)."""
+        self.raw.execute(sql)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def connect_pg(url: str) -> PgConnection:
+    """A connection to the PostgreSQL server of `url` (autocommit: the store opens its own
+    transactions)."""
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    return PgConnection(conn)
+
+
+def pg_schema_version(conn: PgConnection) -> int:
+    """The version of the newest migration applied (0 for an empty database or schema)."""
+    if conn.execute("SELECT to_regclass('newsbot_schema')").fetchone()[0] is None:
+        return 0
+    row = conn.execute("SELECT max(version) FROM newsbot_schema").fetchone()
+    return 0 if row is None or row[0] is None else int(row[0])
+
+
+def pg_lock_migrations(conn: PgConnection) -> None:
+    """Inside a transaction: wait until no other process migrates (released at commit)."""
+    conn.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+    conn.execute("CREATE TABLE IF NOT EXISTS newsbot_schema (version INTEGER NOT NULL)")
+
+
+def pg_set_schema_version(conn: PgConnection, version: int) -> None:
+    conn.execute("DELETE FROM newsbot_schema")
+    conn.execute("INSERT INTO newsbot_schema (version) VALUES (?)", (version,))
