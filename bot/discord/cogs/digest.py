@@ -17,9 +17,9 @@ from discord.ext import commands
 
 from bot.discord.cogs import CogContext, match_choices
 from bot.discord.cogs.news import TopicCache
-from bot.discord.cogs.paginator import message_kwargs
 from bot.discord.errors import NotAllowed, UserError
 from bot.discord.formatting import stale_sources_text
+from bot.discord.payloads import payload_kwargs
 from bot.settings import (
     check_timezone,
     format_weekdays,
@@ -356,7 +356,7 @@ class DigestCog(
             )
             return
         for payload in payloads:
-            await interaction.followup.send(**message_kwargs(payload), ephemeral=True)
+            await interaction.followup.send(**payload_kwargs(payload), ephemeral=True)
 
     @app_commands.command(name="show", description="The digest's settings, next run and health")
     async def show(self, interaction: discord.Interaction[Any]) -> None:
@@ -366,7 +366,7 @@ class DigestCog(
         configured = {source.name for source in self.context.settings.all_sources}
         failing = [(s.name, s.stale_since) for s in stale if s.name in configured]
         await interaction.response.send_message(
-            **message_kwargs(describe_state(state, guild_name=name, stale_sources=failing)),
+            **payload_kwargs(describe_state(state, guild_name=name, stale_sources=failing)),
             ephemeral=True,
         )
 
