@@ -28,6 +28,7 @@ from bot.discord.formatting import (
     fit,
     safe_url,
     search_page,
+    text_embed,
     top_page,
     why_message,
 )
@@ -93,10 +94,6 @@ class TopicCache:
 
     async def autocomplete(self, current: str) -> list[app_commands.Choice[str]]:
         return match_choices(current, await self.names())
-
-
-def _embed_payload(title: str, description: str) -> dict[str, Any]:
-    return {"embeds": [{"title": title, "description": description[:4096]}]}
 
 
 async def reply_paginated(
@@ -261,13 +258,13 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
                 )
             description = "\n".join(lines)
         await interaction.response.send_message(
-            **payload_kwargs(_embed_payload("Topics", description)), ephemeral=not share
+            **payload_kwargs(text_embed("Topics", description)), ephemeral=not share
         )
 
     @app_commands.command(name="help", description="How to use the news bot")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.send_message(
-            **payload_kwargs(_embed_payload("News bot", HELP_TEXT)), ephemeral=True
+            **payload_kwargs(text_embed("News bot", HELP_TEXT)), ephemeral=True
         )
 
     @app_commands.command(name="why", description="Why an article is, or is not, in the digest")
