@@ -32,6 +32,7 @@ from bot.core.digest import CandidatePool, build_pool, compose_digest, digest_wi
 from bot.core.models import Digest
 from bot.discord.formatting import article_link, digest_messages
 from bot.discord.pacing import Pacer
+from bot.discord.payloads import payload_kwargs
 from bot.settings import Settings
 from bot.store.async_store import AsyncStore
 from bot.store.guilds import GuildState, scheduled_run_key
@@ -59,8 +60,6 @@ Outcome = Literal["sent", "empty", "already-done", "failing", "failed", "skipped
 MISSING_ACCESS = 50001
 MISSING_PERMISSIONS = 50013
 UNKNOWN_CHANNEL = 10003
-
-SUPPRESS_NOTIFICATIONS = 1 << 12
 
 #: The longest wait between two attempts of one message; a longer `retry_after` gives up for now
 #: (the run stays pending and a later tick resumes it).
@@ -174,19 +173,6 @@ def retry_wait(
     backoff = min(base_seconds * 2.0**attempt, MAX_RETRY_WAIT_SECONDS)
     wait = max(backoff, retry_after or 0.0)
     return wait * (1.0 + rng.uniform(0.0, JITTER))
-
-
-def payload_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
-    """A message body (formatting's JSON dict) as `Messageable.send` keyword arguments."""
-    kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
-    if payload.get("content"):
-        kwargs["content"] = payload["content"]
-    embeds = payload.get("embeds") or []
-    if embeds:
-        kwargs["embeds"] = [discord.Embed.from_dict(embed) for embed in embeds]
-    if int(payload.get("flags") or 0) & SUPPRESS_NOTIFICATIONS:
-        kwargs["silent"] = True
-    return kwargs
 
 
 def article_message_index(digest: Digest, payloads: Sequence[dict[str, Any]]) -> dict[str, int]:

@@ -17,6 +17,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import Article, Digest, DigestItem, GuildSettings, Image
+from bot.settings import format_weekdays
+from bot.store.guilds import GuildState
 
 if TYPE_CHECKING:
     from bot.core.why import Explanation
@@ -31,7 +33,6 @@ RESULTS_PER_PAGE = 5
 CONTENT_MAX = 2000
 TITLE_MAX = 256
 DESCRIPTION_MAX = 4096
-FIELD_NAME_MAX = 256
 FIELD_VALUE_MAX = 1024
 FOOTER_MAX = 2048
 AUTHOR_MAX = 256
@@ -514,3 +515,83 @@ def stale_sources_text(stale: Sequence[tuple[str, datetime | None]], limit: int 
                 f"(<t:{int(moment.timestamp())}:R>)"
             )
     return fit("\n".join(lines), limit, markdown=False)
+
+
+def text_embed(title: str, description: str) -> dict[str, Any]:
+    """A message of one embed with a title and a text (cut to Discord's limit)."""
+    return {"embeds": [{"title": title, "description": description[:DESCRIPTION_MAX]}]}
+
+
+def status_page(
+    state: GuildState,
+    *,
+    guild_name: str | None = None,
+    stale_sources: Sequence[tuple[str, datetime | None]] = (),
+) -> dict[str, Any]:
+    """The `/digest show` status page as a message payload (with the failing news sources)."""
+    s = state.settings
+    tz = ZoneInfo(s.timezone)
+    if state.removed_at is not None:
+        status = "stopped (the bot left this server)"
+    elif state.failing_reason:
+        status = f"⚠️ failing: {state.failing_reason}"
+    elif s.paused:
+        status = "paused (/digest resume to restart)"
+    elif s.channel_id is None:
+        status = "not set up: choose a channel with /digest channel"
+    elif not s.topics:
+        status = "not set up: add a topic with /digest topics add"
+    else:
+        status = "active"
+    if state.next_run_at is not None:
+        local = state.next_run_at.astimezone(tz)
+        next_run = (
+            f"{local:%a %Y-%m-%d %H:%M} ({s.timezone}) — <t:{int(state.next_run_at.timestamp())}:R>"
+        )
+    else:
+        next_run = "none"
+    fields = [
+        {"name": "Status", "value": status[:1024], "inline": False},
+        {
+            "name": "Channel",
+            "value": f"<#{s.channel_id}>" if s.channel_id else "not set",
+            "inline": True,
+        },
+        {"name": "Topics", "value": (", ".join(s.topics) or "none")[:1024], "inline": True},
+        {
+            "name": "Schedule",
+            "value": f"{s.time:%H:%M} {s.timezone}, {format_weekdays(s.weekdays)}",
+            "inline": False,
+        },
+        {"name": "Next run", "value": next_run[:1024], "inline": False},
+        {
+            "name": "Settings",
+            "value": (
+                f"per_topic {s.per_topic} · min_quality {s.min_quality} · "
+                f"max_per_provider {s.max_per_provider} · lookback_hours {s.lookback_hours} · "
+                f"silent {'on' if s.silent else 'off'}"
+            ),
+            "inline": False,
+        },
+        {
+            "name": "Last result",
+            "value": (state.last_result or "no digest yet")[:1024],
+            "inline": False,
+        },
+    ]
+    if stale_sources:
+        fields.insert(
+            1, {"name": "News sources", "value": stale_sources_text(stale_sources), "inline": False}
+        )
+    title = "News digest" + (f" — {guild_name}"[:200] if guild_name else "")
+    return {"embeds": [{"title": title, "fields": fields}]}
+
+
+def next_run_line(state: GuildState) -> str:
+    """One sentence about a server's next digest, in its own time zone."""
+    if state.next_run_at is None:
+        if state.settings.paused:
+            return "No run is scheduled while paused."
+        return "No run is scheduled yet (it needs a channel and at least one topic)."
+    local = state.next_run_at.astimezone(ZoneInfo(state.settings.timezone))
+    return f"Next digest: {local:%a %Y-%m-%d %H:%M} ({state.settings.timezone})."

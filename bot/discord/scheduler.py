@@ -211,6 +211,8 @@ class BotScheduler:
                 stats.timeouts,
                 len(stats.failing_guilds),
             )
+        # per-channel pacing history is kept only for channels posted to in the last seconds
+        self.deliverer.pacer.channels.forget_idle()
         return TickReport(len(due), len(skipped), tuple(resumed + outcomes))
 
     async def _skip(self, skip: Skipped) -> None:

@@ -202,10 +202,6 @@ class SearchIndex:
 
     # -- syncing ----------------------------------------------------------------------------
 
-    def synced_rev(self) -> int:
-        meta = _read_meta(self.path) or {}
-        return int(meta.get("rev") or 0)
-
     def sync(self, store: Store) -> int:
         """Bring the index up to date with the store; returns how many documents changed.
 

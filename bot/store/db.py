@@ -691,10 +691,3 @@ class Store:
             ArticleChange(row[0], row[2], None if row[1] is not None else _row_to_article(row[2:]))
             for row in rows
         ]
-
-    def active_ids(self) -> Iterator[str]:
-        """Every active article id (streamed)."""
-        for (article_id,) in self.conn.execute(
-            "SELECT id FROM articles WHERE retired_at_us IS NULL"
-        ):
-            yield str(article_id)

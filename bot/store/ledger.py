@@ -211,15 +211,6 @@ def record_empty_run(conn: Connection, run: DigestRun, result: str, *, now: date
         conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run.run_key,))
 
 
-def last_runs(conn: Connection, guild_id: int, limit: int = 5) -> list[DigestRun]:
-    rows = conn.execute(
-        f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE guild_id = ? "  # noqa: S608 - constant
-        "ORDER BY created_at DESC, run_key DESC LIMIT ?",
-        (guild_id, limit),
-    ).fetchall()
-    return [_run(row) for row in rows]
-
-
 def prune(
     conn: Connection,
     *,

@@ -178,7 +178,3 @@ def paths_of_article(conn: Connection, article_id: str) -> list[str]:
     """Every file recorded for an article."""
     rows = conn.execute("SELECT path FROM sources WHERE article_id = ?", (article_id,))
     return [str(path) for (path,) in rows]
-
-
-def source_count(conn: Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM sources").fetchone()[0])

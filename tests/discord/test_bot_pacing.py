@@ -113,3 +113,19 @@ def test_rate_limits_discord_py_retried_itself_are_counted() -> None:
     finally:
         logger.removeFilter(counter)
     assert stats.rate_limited == 1
+
+
+async def test_channels_idle_for_a_window_are_forgotten_but_busy_ones_still_paced() -> None:
+    """The pacing state stays bounded however many channels a bot has posted to."""
+    vt = VirtualTime()
+    spacer = ChannelSpacer(2, 5.0, clock=vt.clock, sleep=vt.sleep)
+    for channel in range(1000):
+        await spacer.acquire(channel)
+    vt.now = 6.0  # a window later, every one of them is idle
+    await spacer.acquire(1)
+    await spacer.acquire(1)  # channel 1 is busy again: two messages in this window
+    spacer.forget_idle()
+    assert len(spacer._sent) == 1  # only the busy channel is remembered
+    before = vt.now
+    await spacer.acquire(1)  # and it is still held to its limit
+    assert vt.now - before >= 5.0 - 1e-9

@@ -6,10 +6,7 @@ checks `manage_guild` again. Every bad value gets a clear ephemeral reply and ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
@@ -17,9 +14,9 @@ from discord.ext import commands
 
 from bot.discord.cogs import CogContext, match_choices
 from bot.discord.cogs.news import TopicCache
-from bot.discord.cogs.paginator import message_kwargs
 from bot.discord.errors import NotAllowed, UserError
-from bot.discord.formatting import stale_sources_text
+from bot.discord.formatting import next_run_line, status_page
+from bot.discord.payloads import payload_kwargs
 from bot.settings import (
     check_timezone,
     format_weekdays,
@@ -36,71 +33,6 @@ MAX_TOPICS = 25
 
 def _perm_name(name: str) -> str:
     return name.replace("_", " ").title()
-
-
-def describe_state(
-    state: GuildState,
-    *,
-    guild_name: str | None = None,
-    stale_sources: Sequence[tuple[str, datetime | None]] = (),
-) -> dict[str, Any]:
-    """The `/digest show` status page as a message payload (with the failing news sources)."""
-    s = state.settings
-    tz = ZoneInfo(s.timezone)
-    if state.removed_at is not None:
-        status = "stopped (the bot left this server)"
-    elif state.failing_reason:
-        status = f"⚠️ failing: {state.failing_reason}"
-    elif s.paused:
-        status = "paused (/digest resume to restart)"
-    elif s.channel_id is None:
-        status = "not set up: choose a channel with /digest channel"
-    elif not s.topics:
-        status = "not set up: add a topic with /digest topics add"
-    else:
-        status = "active"
-    if state.next_run_at is not None:
-        local = state.next_run_at.astimezone(tz)
-        next_run = (
-            f"{local:%a %Y-%m-%d %H:%M} ({s.timezone}) — <t:{int(state.next_run_at.timestamp())}:R>"
-        )
-    else:
-        next_run = "none"
-    fields = [
-        {"name": "Status", "value": status[:1024], "inline": False},
-        {
-            "name": "Channel",
-            "value": f"<#{s.channel_id}>" if s.channel_id else "not set",
-            "inline": True,
-        },
-        {"name": "Topics", "value": (", ".join(s.topics) or "none")[:1024], "inline": True},
-        {
-            "name": "Schedule",
-            "value": f"{s.time:%H:%M} {s.timezone}, {format_weekdays(s.weekdays)}",
-            "inline": False,
-        },
-        {"name": "Next run", "value": next_run[:1024], "inline": False},
-        {
-            "name": "Settings",
-            "value": (
-                f"per_topic {s.per_topic} · min_quality {s.min_quality} · "
-                f"max_per_provider {s.max_per_provider} · lookback_hours {s.lookback_hours} · "
-                f"silent {'on' if s.silent else 'off'}"
-            ),
-            "inline": False,
-        },
-        {
-            "name": "Last result",
-            "value": (state.last_result or "no digest yet")[:1024],
-            "inline": False,
-        },
-    ]
-    if stale_sources:
-        fields.insert(
-            1, {"name": "News sources", "value": stale_sources_text(stale_sources), "inline": False}
-        )
-    title = "News digest" + (f" — {guild_name}"[:200] if guild_name else "")
-    return {"embeds": [{"title": title, "fields": fields}]}
 
 
 @app_commands.guild_only()
@@ -146,7 +78,7 @@ class DigestCog(
         self, interaction: discord.Interaction[Any], text: str, state: GuildState | None = None
     ) -> None:
         if state is not None:
-            text += "\n" + _next_run_line(state)
+            text += "\n" + next_run_line(state)
         await interaction.response.send_message(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
         )
@@ -356,7 +288,7 @@ class DigestCog(
             )
             return
         for payload in payloads:
-            await interaction.followup.send(**message_kwargs(payload), ephemeral=True)
+            await interaction.followup.send(**payload_kwargs(payload), ephemeral=True)
 
     @app_commands.command(name="show", description="The digest's settings, next run and health")
     async def show(self, interaction: discord.Interaction[Any]) -> None:
@@ -366,15 +298,6 @@ class DigestCog(
         configured = {source.name for source in self.context.settings.all_sources}
         failing = [(s.name, s.stale_since) for s in stale if s.name in configured]
         await interaction.response.send_message(
-            **message_kwargs(describe_state(state, guild_name=name, stale_sources=failing)),
+            **payload_kwargs(status_page(state, guild_name=name, stale_sources=failing)),
             ephemeral=True,
         )
-
-
-def _next_run_line(state: GuildState) -> str:
-    if state.next_run_at is None:
-        if state.settings.paused:
-            return "No run is scheduled while paused."
-        return "No run is scheduled yet (it needs a channel and at least one topic)."
-    local = state.next_run_at.astimezone(ZoneInfo(state.settings.timezone))
-    return f"Next digest: {local:%a %Y-%m-%d %H:%M} ({state.settings.timezone})."

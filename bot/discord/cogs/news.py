@@ -21,16 +21,18 @@ from bot.core.digest import build_pool, digest_window, topic_key
 from bot.core.models import Article, DigestItem, GuildSettings
 from bot.core.why import Retirement, explain
 from bot.discord.cogs import CogContext, match_choices, resolve_topic, suggest
-from bot.discord.cogs.paginator import Paginator, message_kwargs
+from bot.discord.cogs.paginator import Paginator
 from bot.discord.errors import UserError
 from bot.discord.formatting import (
     RESULTS_PER_PAGE,
     fit,
     safe_url,
     search_page,
+    text_embed,
     top_page,
     why_message,
 )
+from bot.discord.payloads import payload_kwargs
 from bot.ingest import canonical_url
 from bot.store.db import FoundArticle
 from bot.store.ledger import posted_at
@@ -94,10 +96,6 @@ class TopicCache:
         return match_choices(current, await self.names())
 
 
-def _embed_payload(title: str, description: str) -> dict[str, Any]:
-    return {"embeds": [{"title": title, "description": description[:4096]}]}
-
-
 async def reply_paginated(
     interaction: discord.Interaction[Any],
     context: CogContext,
@@ -120,7 +118,7 @@ async def reply_paginated(
         chunk = items[(page - 1) * RESULTS_PER_PAGE : page * RESULTS_PER_PAGE]
         return page_of(chunk, page, pages)
 
-    first = message_kwargs(await render(1))
+    first = payload_kwargs(await render(1))
     if pages > 1:
         view = Paginator(
             owner=interaction.user, pages=pages, render=render, timeout=context.view_timeout
@@ -260,13 +258,13 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
                 )
             description = "\n".join(lines)
         await interaction.response.send_message(
-            **message_kwargs(_embed_payload("Topics", description)), ephemeral=not share
+            **payload_kwargs(text_embed("Topics", description)), ephemeral=not share
         )
 
     @app_commands.command(name="help", description="How to use the news bot")
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.send_message(
-            **message_kwargs(_embed_payload("News bot", HELP_TEXT)), ephemeral=True
+            **payload_kwargs(text_embed("News bot", HELP_TEXT)), ephemeral=True
         )
 
     @app_commands.command(name="why", description="Why an article is, or is not, in the digest")
@@ -323,7 +321,7 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             neighbours=neighbours,
         )
         payload = why_message(explanation, settings=settings, server_digest=admin)
-        await interaction.followup.send(**message_kwargs(payload), ephemeral=True)
+        await interaction.followup.send(**payload_kwargs(payload), ephemeral=True)
 
     def _default_settings(self, topics: tuple[str, ...]) -> GuildSettings:
         """A default digest (the config's defaults) over `topics`."""

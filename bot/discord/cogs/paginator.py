@@ -12,22 +12,14 @@ from typing import Any
 
 import discord
 
+from bot.discord.payloads import payload_kwargs
+
 log = logging.getLogger(__name__)
 
 PageRenderer = Callable[[int], Awaitable[dict[str, Any]]]
 
 #: Buttons must stop well before the 15-minute interaction token does, so they can disable.
 DEFAULT_TIMEOUT_SECONDS = 600.0
-
-
-def message_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
-    """A payload dict as `send`/`edit` keyword arguments, never pinging anyone."""
-    embeds = [discord.Embed.from_dict(embed) for embed in payload.get("embeds") or []]
-    return {
-        "content": payload.get("content") or None,
-        "embeds": embeds,
-        "allowed_mentions": discord.AllowedMentions.none(),
-    }
 
 
 class Paginator(discord.ui.View):
@@ -68,7 +60,7 @@ class Paginator(discord.ui.View):
         self.page = min(self.pages, max(1, self.page + step))
         self._update_buttons()
         payload = await self.render(self.page)
-        kwargs = message_kwargs(payload)
+        kwargs = payload_kwargs(payload)
         kwargs.pop("allowed_mentions")
         await interaction.response.edit_message(**kwargs, view=self)
 
