@@ -41,9 +41,6 @@ from bot.store.source_state import (
     SourceState,
     active_articles_under,
     all_states,
-    files_recorded_under,
-    get_state,
-    put_state,
 )
 
 log = logging.getLogger(__name__)
@@ -274,7 +271,7 @@ class SourceManager:
 
     async def refresh_due(self) -> list[RefreshResult]:
         """Refresh the Git sources whose next refresh has come (never refreshed: now)."""
-        states = await self.store.run(all_states, self.store.conn)
+        states = await self.store.source_states()
         now = self.clock()
         results = []
         for source in self.sources:
@@ -287,7 +284,7 @@ class SourceManager:
 
     async def seconds_to_next(self, ceiling: float) -> float:
         """Seconds until the next Git source is due (at most `ceiling`)."""
-        states = await self.store.run(all_states, self.store.conn)
+        states = await self.store.source_states()
         now = self.clock()
         wait = ceiling
         for source in self.sources:
@@ -377,7 +374,7 @@ class SourceManager:
             store.close()
 
     async def _recorded(self, root: Path) -> int:
-        return await self.store.run(files_recorded_under, self.store.conn, str(root))
+        return await self.store.files_recorded_under(str(root))
 
     async def _refresh_git(
         self, source: SourceSettings, root: Path, allow_retire: bool
@@ -487,7 +484,7 @@ class SourceManager:
 
     async def _succeeded(self, source: SourceSettings, root: Path, commit: str | None) -> None:
         now = self.clock()
-        previous = await self.store.run(get_state, self.store.conn, source.name)
+        previous = await self.store.source_state(source.name)
         state = SourceState(
             name=source.name,
             kind=source.kind,
@@ -496,11 +493,11 @@ class SourceManager:
             last_success=now,
             next_refresh=now + timedelta(seconds=self.every(source)),
         )
-        await self.store.run(put_state, self.store.conn, state)
+        await self.store.put_source_state(state)
 
     async def _failed(self, source: SourceSettings, root: Path, error: str) -> RefreshResult:
         now = self.clock()
-        previous = await self.store.run(get_state, self.store.conn, source.name)
+        previous = await self.store.source_state(source.name)
         failures = (previous.failures if previous else 0) + 1
         wait = backoff_seconds(failures, self.every(source))
         state = SourceState(
@@ -514,7 +511,7 @@ class SourceManager:
             failures=failures,
             next_refresh=now + timedelta(seconds=wait),
         )
-        await self.store.run(put_state, self.store.conn, state)
+        await self.store.put_source_state(state)
         log.warning("source %s: %s (retry in %d s)", source.name, error, wait)
         return RefreshResult(source.name, source.kind, False, error)
 

@@ -1,24 +1,31 @@
-"""The store for async code: every call runs on one dedicated thread, never on the event loop.
+"""The store for async code: nothing runs on the event loop, and reads never queue behind writes.
 
-One worker thread owns every use of the SQLite connection, so calls are
-serialised like a single writer and the loop never blocks on disk.
+Writes (and reads that must see them in order, like the delivery ledger's) run on one
+dedicated thread that owns the store's connection, so they are serialised like a single writer.
+Reads that answer users (`/digest show`, `/news search`, `/news top`, `/news why`) run on reader
+threads with their own connections: SQLite readers in WAL mode, or a psycopg pool for
+PostgreSQL. So a long write (a bulk re-ingest, an index sync) never delays an interaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core.models import Article
-from bot.store import guilds, ledger
-from bot.store.engine import Connection
+from bot.store import guilds, ledger, source_state
+from bot.store.engine import Connection, PgConnection
 from bot.store.guilds import GuildDefaults, GuildState
+from bot.store.source_state import SourceState, stale_sources
 
 if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
     from bot.store.db import Store
 
 _P = ParamSpec("_P")
@@ -28,14 +35,16 @@ _T = TypeVar("_T")
 class AsyncStore:
     """Async facade over `Store`, the guild settings and the ledger."""
 
-    def __init__(
-        self,
-        store: Store,
-        defaults: GuildDefaults,
-    ) -> None:
+    def __init__(self, store: Store, defaults: GuildDefaults, *, readers: int = 2) -> None:
         self.store = store
         self.defaults = defaults
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsbot-store")
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="newsbot-read")
+        self._reader_count = readers
+        self._local = threading.local()
+        self._opened: list[Store] = []  # SQLite: one reader connection per reader thread
+        self._pool: ConnectionPool[Any] | None = None  # PostgreSQL: the readers' pool
+        self._lock = threading.Lock()
         self._closed = False
 
     @property
@@ -49,16 +58,87 @@ class AsyncStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
+    async def read(
+        self, fn: Callable[Concatenate[Store, _P], _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        """Run `fn(reader, *args, **kwargs)` on a reader thread, `reader` a `Store` on its own
+        connection (never the writer's): for reads only, answered while a write goes on."""
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        loop = asyncio.get_running_loop()
+        call = functools.partial(self._with_reader, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._readers, call)
+
+    def _with_reader(
+        self, fn: Callable[Concatenate[Store, _P], _T], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _T:
+        from bot.store.db import Store
+
+        if isinstance(self.store.conn, PgConnection):
+            with self._pg_pool().connection() as raw:
+                return fn(Store(PgConnection(raw), self.store.path), *args, **kwargs)
+        reader: Store | None = getattr(self._local, "store", None)
+        if reader is None:
+            reader = self.store.reader()
+            self._local.store = reader
+            with self._lock:
+                self._opened.append(reader)
+        return fn(reader, *args, **kwargs)
+
+    def _pg_pool(self) -> ConnectionPool[Any]:
+        with self._lock:
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                self._pool = ConnectionPool(
+                    str(self.store.path),
+                    min_size=1,
+                    max_size=self._reader_count,
+                    kwargs={"autocommit": True},
+                    open=True,
+                    name="newsbot-read",
+                )
+            return self._pool
+
     def close(self) -> None:
-        """Finish queued calls, then stop the thread (the Store itself is closed by its owner)."""
+        """Finish queued calls, then stop the threads and close the reader connections (the
+        Store itself is closed by its owner)."""
         if not self._closed:
             self._closed = True
             self._executor.shutdown(wait=True)
+            self._readers.shutdown(wait=True)
+            for reader in self._opened:
+                reader.close()
+            if self._pool is not None:
+                self._pool.close()
 
     # -- guild settings ---------------------------------------------------------------------
 
     async def guild(self, guild_id: int) -> GuildState:
-        return await self.run(guilds.get_guild, self.conn, guild_id, self.defaults)
+        """A server's settings (on a reader: answers `/digest show` during writes)."""
+        return await self.read(lambda store: guilds.get_guild(store.conn, guild_id, self.defaults))
+
+    async def stale_sources(self) -> list[SourceState]:
+        """The sources whose last refresh failed (on a reader)."""
+        return await self.read(lambda store: stale_sources(store.conn))
+
+    async def source_states(self) -> dict[str, SourceState]:
+        """Every source's state, by name (on a reader)."""
+        return await self.read(lambda store: source_state.all_states(store.conn))
+
+    async def source_state(self, name: str) -> SourceState | None:
+        return await self.run(source_state.get_state, self.conn, name)
+
+    async def put_source_state(self, state: SourceState) -> None:
+        await self.run(source_state.put_state, self.conn, state)
+
+    async def files_recorded_under(self, root: str) -> int:
+        """Article files the store recorded under `root` (on a reader)."""
+        return await self.read(lambda store: source_state.files_recorded_under(store.conn, root))
+
+    async def posted_at(self, channel_id: int) -> dict[str, datetime]:
+        """When each article reached a channel (on a reader)."""
+        return await self.read(lambda store: ledger.posted_at(store.conn, channel_id))
 
     async def update_guild(
         self, guild_id: int, changes: Mapping[str, Any], *, now: datetime
@@ -133,15 +213,15 @@ class AsyncStore:
         topics: Collection[str] | None = None,
         min_quality: int | None = None,
     ) -> list[Article]:
-        return await self.run(
-            self.store.articles_between, start, end, topics=topics, min_quality=min_quality
+        return await self.read(
+            lambda store: store.articles_between(start, end, topics=topics, min_quality=min_quality)
         )
 
     async def topic_counts(self) -> list[tuple[str, int]]:
-        return await self.run(self.store.topic_counts)
+        return await self.read(lambda store: store.topic_counts())
 
     async def newest_published(self) -> datetime | None:
-        return await self.run(self.store.newest_published)
+        return await self.read(lambda store: store.newest_published())
 
     # -- retention --------------------------------------------------------------------------
 

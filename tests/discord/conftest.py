@@ -1,4 +1,4 @@
-"""Fixtures of the bot's tests: a real SQLite store in tmp_path and settings pointing there."""
+"""Fixtures of the bot's tests: a real store (SQLite in tmp_path, or PostgreSQL) and settings pointing there."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from bot.store.guilds import GuildDefaults
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.model_validate(
-        {"articles_dir": tmp_path / "articles", "database": tmp_path / "db" / "newsbot.sqlite3"}
-    )
+def settings(tmp_path: Path, database: Path | str) -> Settings:
+    """Settings on the test's store (`database`: each engine in turn)."""
+    return Settings.model_validate({"articles_dir": tmp_path / "articles", "database": database})
 
 
 @pytest.fixture

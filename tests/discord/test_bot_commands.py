@@ -19,6 +19,8 @@ from bot.store.guilds import GuildDefaults, update_settings
 def test_backup_is_a_consistent_copy_taken_while_the_store_is_open(
     settings: Settings, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if isinstance(settings.database, str):
+        pytest.skip("backup copies a SQLite file (PostgreSQL: test_backup_of_postgresql_...)")
     update_settings(
         store.conn, 42, {"channel_id": 7, "topics": ("AI",)},
         GuildDefaults.from_settings(settings), now=datetime(2025, 1, 1, tzinfo=UTC),
@@ -36,9 +38,23 @@ def test_backup_is_a_consistent_copy_taken_while_the_store_is_open(
 def test_backup_refuses_to_overwrite_the_database(
     settings: Settings, store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if isinstance(settings.database, str):
+        pytest.skip("backup copies a SQLite file (PostgreSQL: test_backup_of_postgresql_...)")
     args = argparse.Namespace(dest=settings.database)
     assert backup.run(args, settings) == 1
     assert "must not overwrite" in capsys.readouterr().err
+
+
+def test_backup_of_postgresql_points_to_pg_dump(
+    settings: Settings, store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not isinstance(settings.database, str):
+        pytest.skip("a SQLite database is backed up (the tests above)")
+    args = build_parser().parse_args(["backup", str(tmp_path / "copy.sqlite3")])
+    assert backup.run(args, settings) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "pg_dump" in line
+    assert "migrate-store" in line
 
 
 def test_run_without_a_token_says_so(

@@ -1,4 +1,4 @@
-"""The real NewsBot end to end through the fake Discord: a temp SQLite file, real article files
+"""The real NewsBot end to end through the fake Discord: a temp SQLite file or PostgreSQL schema, real article files
 (copied from ../shared/corpus into tmp_path), the real scheduler and an injected clock."""
 
 from __future__ import annotations
@@ -42,14 +42,19 @@ class Clock:
 class World:
     """One bot installation on disk: settings, article folder, database."""
 
-    def __init__(self, tmp_path: Path, corpus_dir: Path) -> None:
+    def __init__(
+        self, tmp_path: Path, corpus_dir: Path, database: Path | str | None = None
+    ) -> None:
         articles = tmp_path / "articles"
         articles.mkdir()
         newest = sorted((corpus_dir / "diablo4" / "_news").glob("2023-0[45]-*.md"))[-40:]
         for path in newest:
             shutil.copy(path, articles / path.name)
         self.settings = Settings.model_validate(
-            {"articles_dir": articles, "database": tmp_path / "data" / "newsbot.sqlite3"}
+            {
+                "articles_dir": articles,
+                "database": database or tmp_path / "data" / "newsbot.sqlite3",
+            }
         )
         with Store.open(self.settings.database) as store:
             index = SearchIndex.open(self.settings.index_dir)
@@ -94,8 +99,9 @@ def _fixed_now() -> datetime:
 
 
 @pytest.fixture
-def world(tmp_path: Path, corpus_dir: Path) -> World:
-    return World(tmp_path, corpus_dir)
+def world(tmp_path: Path, corpus_dir: Path, database: Path | str) -> World:
+    """The bot's installation, on each engine (`database`)."""
+    return World(tmp_path, corpus_dir, database)
 
 
 def text_of(message: dict[str, Any]) -> str:

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def world(tmp_path: Path, corpus_dir: Path) -> World:
-    return World(tmp_path, corpus_dir)
+def world(tmp_path: Path, corpus_dir: Path, database: Path | str) -> World:
+    return World(tmp_path, corpus_dir, database)
 
 
 async def why(fake: FakeDiscord, guild: Any, channel: Any, user: Any, url: str) -> Any:

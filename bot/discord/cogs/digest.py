@@ -24,7 +24,6 @@ from bot.settings import (
     parse_weekdays,
     timezone_names,
 )
-from bot.store import source_state
 from bot.store.guilds import GuildState
 
 REQUIRED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
@@ -294,7 +293,7 @@ class DigestCog(
     async def show(self, interaction: discord.Interaction[Any]) -> None:
         state = await self.context.store.guild(self._guild_id(interaction))
         name = interaction.guild.name if interaction.guild is not None else None
-        stale = await self.context.store.run(source_state.stale_sources, self.context.store.conn)
+        stale = await self.context.store.stale_sources()
         configured = {source.name for source in self.context.settings.all_sources}
         failing = [(s.name, s.stale_since) for s in stale if s.name in configured]
         await interaction.response.send_message(

@@ -34,7 +34,7 @@ from bot.discord.formatting import (
 )
 from bot.discord.payloads import payload_kwargs
 from bot.ingest import canonical_url
-from bot.store.db import FoundArticle
+from bot.store.db import FoundArticle, Store
 from bot.store.ledger import posted_at
 
 MAX_RESULTS = 50
@@ -165,7 +165,8 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             raise UserError("Type a few words to search for.")
         wanted = await self.topics.resolve(topic) if topic else None
         await interaction.response.defer(ephemeral=not share, thinking=True)
-        hits = await self.context.store.run(
+        # on a thread of its own: never behind the store's writes (an index sync, a re-ingest)
+        hits = await asyncio.to_thread(
             index.search,
             query,
             now=self.context.clock(),
@@ -209,7 +210,7 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
         await interaction.response.defer(ephemeral=not share, thinking=True)
         now = self.context.clock()
         look_back = days or 1
-        items = await self.context.store.run(self._top_items, now, look_back, wanted)
+        items = await self.context.store.read(self._top_items, now, look_back, wanted)
         where = f" in {wanted}" if wanted else ""
         await reply_paginated(
             interaction,
@@ -222,9 +223,8 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             ephemeral=not share,
         )
 
-    def _top_items(self, now: Any, days: int, topic: str | None) -> list[DigestItem]:
-        """Runs on the store thread: the window's stories, collapsed and ranked."""
-        store = self.context.store.store
+    def _top_items(self, store: Store, now: Any, days: int, topic: str | None) -> list[DigestItem]:
+        """Runs on a reader: the window's stories, collapsed and ranked."""
         articles = store.articles_between(
             now - timedelta(days=days), now, topics=[topic] if topic else None
         )
@@ -296,7 +296,7 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             if not settings.topics:
                 settings = self._default_settings(tuple(await self.topics.names()))
             window = digest_window(None, now, settings.lookback_hours)
-        facts = await self.context.store.run(self._why_facts, link, window, channel_id)
+        facts = await self.context.store.read(self._why_facts, link, window, channel_id)
         if facts is None:
             await interaction.followup.send(
                 f"No article with the link {fit(canonical_url(link), 300)} is loaded. Find "
@@ -340,11 +340,14 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
         )
 
     def _why_facts(
-        self, link: str, window: tuple[datetime, datetime], channel_id: int | None
+        self,
+        store: Store,
+        link: str,
+        window: tuple[datetime, datetime],
+        channel_id: int | None,
     ) -> tuple[FoundArticle, list[Article], list[Article], dict[str, datetime]] | None:
-        """Runs on the store thread: the article, the window's articles, the article's
-        neighbours when it is outside the window, and the channel's ledger."""
-        store = self.context.store.store
+        """Runs on a reader: the article, the window's articles, the article's neighbours when
+        it is outside the window, and the channel's ledger."""
         found = store.find_article(link)
         if found is None:
             return None
