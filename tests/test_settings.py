@@ -243,3 +243,21 @@ def test_a_credential_in_a_git_url_is_refused_without_echoing_it(tmp_path: Path)
         load_settings(write(tmp_path, body), environ={})
     assert "must not carry credentials" in str(caught.value)
     assert "s3cr3t-t0ken" not in str(caught.value)
+
+
+def test_a_postgresql_url_is_the_database_and_derived_data_go_to_the_data_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    url = "postgresql://newsbot@db.example:5432/news"
+    config = tmp_path / "newsbot.yaml"
+    config.write_text(f"database: {url}\n", encoding="utf-8")
+    from_file = load_settings(config, environ={})
+    from_env = load_settings(config, environ={"NEWSBOT_DATABASE": url + "2"})
+    assert from_file.database == url  # a URL, not a path beside the config
+    assert from_env.database == url + "2"
+    data = tmp_path / "xdg" / "newsbot"
+    assert from_file.index_dir == data / "newsbot.index"
+    assert from_file.sources_dir == data / "sources"
+    beside = load_settings(config, environ={"NEWSBOT_DATABASE": str(tmp_path / "d.db")})
+    assert beside.index_dir == tmp_path / "d.db.index"

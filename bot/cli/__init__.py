@@ -32,6 +32,7 @@ COMMANDS = (
     "sources",
     "sync_commands",
     "backup",
+    "migrate_store",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reader went away
