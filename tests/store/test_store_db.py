@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,9 +40,9 @@ def article(n: int, **changes: object) -> Article:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(tmp_path / "data" / "newsbot.sqlite3")
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.close()
 
 
