@@ -47,7 +47,7 @@ def _articles(count: int, seed: int) -> list[Article]:
 
 def _servers(
     count: int, ids: list[str], seed: int
-) -> list[tuple[GuildSettings, frozenset[str], datetime]]:
+) -> list[tuple[GuildSettings, frozenset[str], datetime | None]]:
     rng = random.Random(seed)
     servers = []
     for n in range(count):

@@ -105,11 +105,11 @@ def _cold_ingest(folder: Path, database: Path) -> float:
 
 
 async def _refreshes(origin: Path, data: Path, rounds: int) -> dict[str, Any]:
-    from bot.ingest import runner
     from bot.search.index import SearchIndex
     from bot.settings import Settings
     from bot.sources import SourceManager
     from bot.store import Store
+    from bot.store import ingest as runner
     from bot.store.async_store import AsyncStore
     from bot.store.guilds import GuildDefaults
 
@@ -121,22 +121,26 @@ async def _refreshes(origin: Path, data: Path, rounds: int) -> dict[str, Any]:
     )
     store = Store.open(settings.database)
     index = SearchIndex.open(settings.index_dir)
-    astore = AsyncStore(store, GuildDefaults.from_settings(settings), index=index)
+    astore = AsyncStore(store, GuildDefaults.from_settings(settings))
     parsed: list[str] = []
-    real_parse = runner.parse_file
+    # count the files the refresh parses: the runner's parse_file, wrapped for this run
+    namespace = vars(runner)
+    real_parse = namespace["parse_file"]
 
     def counting_parse(path: Path, **kwargs: Any) -> Any:
         parsed.append(str(path))
         return real_parse(path, **kwargs)
 
     try:
-        manager = SourceManager(settings, astore, clock=lambda: datetime.now(UTC), environ={})
+        manager = SourceManager(
+            settings, astore, clock=lambda: datetime.now(UTC), index=index, environ={}
+        )
         start = time.perf_counter()
         first = await manager.refresh("site")
         clone_seconds = time.perf_counter() - start
         if not first.ok:
             raise RuntimeError(f"first refresh failed: {first.error}")
-        runner.parse_file = counting_parse  # type: ignore[assignment]
+        namespace["parse_file"] = counting_parse
         seconds, counts = [], []
         for round_ in range(rounds):
             _typical_update(origin, round_)
@@ -149,7 +153,7 @@ async def _refreshes(origin: Path, data: Path, rounds: int) -> dict[str, Any]:
             counts.append((len(parsed), result.report))
         return {"clone": clone_seconds, "refresh": seconds, "counts": counts}
     finally:
-        runner.parse_file = real_parse  # type: ignore[assignment]
+        namespace["parse_file"] = real_parse
         astore.close()
         index.close()
         store.close()

@@ -30,8 +30,15 @@ NONCE_MAX = 25
 FIELDS_MAX = 25
 URL_MAX = 2048
 EMBED_TEXT_LIMITS = {"title": 256, "description": 4096}
-URL_KEYS = (("url",), ("image", "url"), ("thumbnail", "url"), ("author", "url"))
-URL_KEYS += (("author", "icon_url"), ("footer", "icon_url"), ("video", "url"))
+URL_KEYS: tuple[tuple[str, ...], ...] = (
+    ("url",),
+    ("image", "url"),
+    ("thumbnail", "url"),
+    ("author", "url"),
+    ("author", "icon_url"),
+    ("footer", "icon_url"),
+    ("video", "url"),
+)
 
 
 @cache
@@ -112,15 +119,15 @@ def _docs_limits(body: Mapping[str, Any]) -> list[str]:
         if len((embed.get("author") or {}).get("name") or "") > 256:
             problems.append(f"{where}.author.name: longer than 256")
         for path in URL_KEYS:
-            value: Any = embed
+            found: Any = embed
             for key in path:
-                value = value.get(key) if isinstance(value, Mapping) else None
-            if value is None:
+                found = found.get(key) if isinstance(found, Mapping) else None
+            if found is None:
                 continue
-            parts = urlsplit(value)
-            if parts.scheme not in ("http", "https") or not parts.netloc or len(value) > URL_MAX:
+            parts = urlsplit(found)
+            if parts.scheme not in ("http", "https") or not parts.netloc or len(found) > URL_MAX:
                 problems.append(f"{where}.{'.'.join(path)}: not an http(s) URL <= {URL_MAX}")
-            if any(ch.isspace() or ord(ch) > 126 for ch in value):
+            if any(ch.isspace() or ord(ch) > 126 for ch in found):
                 problems.append(f"{where}.{'.'.join(path)}: spaces or non-ASCII not encoded")
     if total > EMBED_TOTAL_MAX:
         problems.append(f"embeds: {total} characters in total > {EMBED_TOTAL_MAX}")

@@ -88,7 +88,9 @@ def test_settings_never_default_into_the_installed_package() -> None:
     import bot
 
     package = Path(bot.__file__).resolve().parent.parent
-    assert not Settings().database.resolve().is_relative_to(package)
+    database = Settings().database
+    assert isinstance(database, Path)
+    assert not database.resolve().is_relative_to(package)
 
 
 def test_empty_config_gives_defaults(tmp_path: Path) -> None:

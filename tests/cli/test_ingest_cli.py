@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,7 +57,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return articles
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     capsys.readouterr()
     assert main([*argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
@@ -119,7 +120,7 @@ def test_search_topic_limit_and_no_results(env: Path, capsys: pytest.CaptureFixt
     assert main(["ingest"]) == 0
     assert run_json(capsys, "search", "druids", "--topic", "power apps")["results"] == []
     both = run_json(capsys, "search", "power", "apps", "diablo", "--limit", "1")
-    assert len(both["results"]) == 1  # type: ignore[arg-type]
+    assert len(both["results"]) == 1
     capsys.readouterr()
     assert main(["search", '"AND OR -*:']) == 0
     assert "no articles match" in capsys.readouterr().out

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from bot.core.digest import build_pool, compose_digest
 from bot.core.models import Article, Digest, GuildSettings
+from bot.core.ranking import RankingWeights
 from bot.core.why import Explanation, Retirement, explain, to_json
-from bot.settings import RankingWeights
 from tests.golden.articles import GOLDEN_NOW, make_article, related_block
 
 WEIGHTS = RankingWeights()

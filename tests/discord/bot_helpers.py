@@ -52,7 +52,7 @@ def http_error(
         404: discord.NotFound,
     }
     kind = kinds.get(status, discord.DiscordServerError if status >= 500 else discord.HTTPException)
-    return kind(response, {"code": code, "message": message})  # type: ignore[arg-type]
+    return kind(response, {"code": code, "message": message})
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from discord import app_commands
@@ -20,7 +21,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture
-async def bot(store: Store, settings: Settings) -> Iterator[NewsBot]:
+async def bot(store: Store, settings: Settings) -> AsyncIterator[NewsBot]:
     astore = AsyncStore(store, GuildDefaults.from_settings(settings))
     news_bot = NewsBot(
         settings=settings,
@@ -34,11 +35,14 @@ async def bot(store: Store, settings: Settings) -> Iterator[NewsBot]:
 
     await news_bot.add_cog(NewsCog(news_bot.context))
     await news_bot.add_cog(DigestCog(news_bot.context))
-    yield news_bot  # type: ignore[misc]
+    yield news_bot
     astore.close()
 
 
-def leaves(command: app_commands.Command | app_commands.Group, prefix: str = "") -> list[str]:  # type: ignore[type-arg]
+def leaves(
+    command: app_commands.Command[Any, Any, Any] | app_commands.Group | app_commands.ContextMenu,
+    prefix: str = "",
+) -> list[str]:
     name = f"{prefix}{command.name}"
     if isinstance(command, app_commands.Group):
         return [leaf for child in command.commands for leaf in leaves(child, name + " ")]

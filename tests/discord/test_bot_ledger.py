@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot_helpers import make_article, put_articles
-
 from bot.discord.delivery import message_nonce, scheduled_run_key
 from bot.store.db import Store
 from bot.store.ledger import (
@@ -18,6 +16,7 @@ from bot.store.ledger import (
     prune,
     start_run,
 )
+from tests.discord.bot_helpers import make_article, put_articles
 
 NOW = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from bot_helpers import RecordingClient, http_error, make_article, put_articles
 
 from bot.core.models import GuildSettings
 from bot.core.schedule import next_run_after
@@ -21,6 +20,7 @@ from bot.settings import DeliverySettings, Settings
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
+from tests.discord.bot_helpers import RecordingClient, http_error, make_article, put_articles
 
 
 class Clock:
@@ -82,7 +82,7 @@ async def rig(
         stores.append(astore)
         pacer = Pacer(WindowLimiter(10_000), ChannelSpacer(10_000, 5.0))
         deliverer = Deliverer(
-            client,  # type: ignore[arg-type]
+            client,  # type: ignore[arg-type]  # a recording stand-in for discord.Client
             astore,
             settings,
             pacer,

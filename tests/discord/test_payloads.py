@@ -17,7 +17,7 @@ def test_a_silent_payload_is_sent_silently_and_pings_nobody() -> None:
     for kwargs in (loud, quiet):
         mentions = kwargs["allowed_mentions"]
         assert isinstance(mentions, discord.AllowedMentions)
-        assert mentions.to_dict() == {"parse": []}
+        assert dict(mentions.to_dict()) == {"parse": []}
         assert [e.title for e in kwargs["embeds"]] == ["Hello @everyone"]
 
 

@@ -280,7 +280,7 @@ async def test_bad_values_are_refused_and_change_nothing(
     async with world.bot(fake_discord) as bot:
         await configure(fake_discord, guild, general, admin, time="08:00")
         before = await bot.store.guild(guild.id)
-        cases = [
+        cases: list[tuple[list[str], dict[str, Any], str]] = [
             (["digest", "schedule"], {"time": "25:99", "timezone": "UTC"}, "not a time of day"),
             (["digest", "schedule"], {"time": "09:00", "timezone": "Mars/Olympus"}, "time zone"),
             (["digest", "topics", "add"], {"topic": "Diablo 5"}, "Diablo 4"),

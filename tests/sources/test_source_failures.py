@@ -155,8 +155,6 @@ async def test_disk_full_while_building_keeps_the_published_folder(
 
     import pytest
 
-    from bot.sources import tree
-
     assert (await manager.refresh("site")).ok
     root = manager.root(manager.get("site"))
     origin.news("delta")
@@ -166,7 +164,7 @@ async def test_disk_full_while_building_keeps_the_published_folder(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(tree.shutil, "copyfile", full)
+        patch.setattr(shutil, "copyfile", full)
         result = await manager.refresh("site")
     assert not result.ok
     assert result.error is not None

@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +27,7 @@ def configured(tmp_path: Path, origin: Origin, monkeypatch: pytest.MonkeyPatch) 
     return origin
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> dict[str, object]:
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> dict[str, Any]:
     capsys.readouterr()
     assert main([*argv, "--json"]) == code
     data = json.loads(capsys.readouterr().out)
@@ -59,13 +60,13 @@ def test_sources_json_has_the_documented_keys(
         ]
     }
     refreshed = run_json(capsys, "sources", "refresh", "site")
-    assert [r["name"] for r in refreshed["refreshed"]] == ["site"]  # type: ignore[index, union-attr]
-    site = refreshed["refreshed"][0]  # type: ignore[index]
+    assert [r["name"] for r in refreshed["refreshed"]] == ["site"]
+    site = refreshed["refreshed"][0]
     assert site["ok"] is True
     assert site["changed"] is True
     assert site["ingest"]["added"] == 3
     after = run_json(capsys, "sources")
-    entry = after["sources"][1]  # type: ignore[index]
+    entry = after["sources"][1]
     assert entry["articles"] == 3
     assert entry["last_success"] is not None
     assert entry["next_refresh"] is not None

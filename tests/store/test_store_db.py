@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.models import Article, Image, Provider
 from bot.store import Store, StoreError
-from bot.store.db import load_migrations
+from bot.store.engine import load_migrations
 
 T0 = datetime(2024, 4, 1, 12, 0, tzinfo=UTC)
 
