@@ -159,8 +159,10 @@ class PgConnection:
         return self.raw.execute(_pg_query(sql), list(parameters) or None)
 
     def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor:
-        cursor = self.raw.cursor()
         rows = list(parameters)
+        if len(rows) == 1:  # one row: a plain statement, without a pipeline's set-up
+            return self.execute(sql, rows[0])
+        cursor = self.raw.cursor()
         if rows:
             cursor.executemany(_pg_query(sql), rows)
         return cursor
