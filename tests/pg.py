@@ -35,7 +35,9 @@ def require_server() -> None:
     """Skip (or, under CI=true, fail) the test when the PostgreSQL server cannot be reached."""
     why = _unreachable()
     if why is not None:
-        message = f"PostgreSQL at {SERVER} cannot be reached ({why}): PostgreSQL tests skipped"
+        message = (
+            f"PostgreSQL at {SERVER} cannot be reached ({why}): the PostgreSQL tests do not run"
+        )
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(message)
         pytest.skip(message)

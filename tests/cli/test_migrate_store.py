@@ -14,7 +14,6 @@ from bot.store.guilds import GuildDefaults, claim_due, get_guild, set_meta, upda
 from bot.store.ingest import ingest_folders
 from bot.store.source_state import SourceState, get_state, put_state
 from bot.store.sources import listing_digests
-from tests.pg import fresh_database
 from tests.store.test_ingest_runner import MAX, smartable, write
 
 NOW = datetime(2024, 4, 10, 12, 0, tzinfo=UTC)
@@ -55,16 +54,16 @@ def populate(path: Path, news: Path) -> None:
 
 
 def test_a_store_goes_to_postgresql_and_back_unchanged(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, pg_database: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first, back = tmp_path / "first.sqlite3", tmp_path / "back.sqlite3"
     news = tmp_path / "news"
     populate(first, news)
-    with fresh_database() as url:
-        assert main(["migrate-store", str(first), url, "--json"]) == 0
-        there = json.loads(capsys.readouterr().out)["rows"]
-        assert main(["migrate-store", url, str(back), "--json"]) == 0
-        again = json.loads(capsys.readouterr().out)["rows"]
+    url = pg_database
+    assert main(["migrate-store", str(first), url, "--json"]) == 0
+    there = json.loads(capsys.readouterr().out)["rows"]
+    assert main(["migrate-store", url, str(back), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)["rows"]
     assert there == again
     assert there["articles"] == 6
     assert there["sources"] == 7

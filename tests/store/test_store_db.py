@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -205,3 +206,43 @@ def test_two_connections_share_the_file(tmp_path: Path) -> None:
             writer.put_article(article(2), source_path="/x/2", source_digest="d")
             assert reader.article_count() == 1  # WAL: the reader sees the last commit
         assert reader.article_count() == 2
+
+
+def test_both_engines_know_the_same_migrations() -> None:
+    """Every schema change has its PostgreSQL twin (same version, same name)."""
+    sqlite = [(m.version, m.name) for m in load_migrations("sqlite")]
+    postgresql = [(m.version, m.name) for m in load_migrations("postgresql")]
+    assert sqlite == postgresql
+
+
+def test_both_engines_have_the_same_tables_and_columns(tmp_path: Path, pg_database: str) -> None:
+    def shape(store: Store) -> dict[str, list[str]]:
+        tables = [
+            "store_meta",
+            "articles",
+            "article_topics",
+            "sources",
+            "source_dirs",
+            "guilds",
+            "digest_runs",
+            "delivery_ledger",
+            "digest_claims",
+            "bot_meta",
+            "source_state",
+        ]
+        out = {}
+        for table in tables:
+            cursor: Any = store.conn.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+            out[table] = [column[0] for column in cursor.description]
+        return out
+
+    with Store.open(pg_database) as pg, Store.open(tmp_path / "a.db") as lite:
+        assert shape(pg) == shape(lite)
+        assert pg.schema_version == lite.schema_version
+
+
+def test_an_unreachable_server_is_one_clear_store_error() -> None:
+    with pytest.raises(
+        StoreError, match=r"^cannot connect to postgresql://u:\*\*\*@127\.0\.0\.1:1/x"
+    ):
+        Store.open("postgresql://u:secret@127.0.0.1:1/x")
