@@ -63,9 +63,13 @@ ENGINES = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=ENGINES)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+def database(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path | str]:
     """Where a test's store lives, once per engine: a SQLite file in tmp_path, or a fresh
-    PostgreSQL schema (skipped without a server, failed under CI=true)."""
+    PostgreSQL schema (skipped without a server, failed under CI=true). The per-user data
+    folder (where a PostgreSQL installation keeps its search index) is in tmp_path too."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
     if request.param == "sqlite":
         yield tmp_path / "newsbot.sqlite3"
         return

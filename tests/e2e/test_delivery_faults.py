@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -100,20 +100,28 @@ KILL_AFTER = 40
 class Installation:
     """A config, an articles folder and a database under tmp_path, for `newsbot run`."""
 
-    def __init__(self, tmp_path: Path, endpoints: DiscordEndpoints, token: str) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        endpoints: DiscordEndpoints,
+        token: str,
+        database: Path | str | None = None,
+    ) -> None:
         self.tmp_path = tmp_path
-        self.database = tmp_path / "data" / "newsbot.sqlite3"
+        self.database = database or tmp_path / "data" / "newsbot.sqlite3"
         articles = tmp_path / "articles"
         write_articles(articles, datetime.now(UTC))
         self.config = tmp_path / "newsbot.yaml"
         self.config.write_text(
-            f"articles_dir: {articles}\ndatabase: {self.database}\n", encoding="utf-8"
+            f"articles_dir: {articles}\ndatabase: {json.dumps(str(self.database))}\n",
+            encoding="utf-8",
         )
         self.env = {
             **os.environ,
             **endpoints.env,
             "DISCORD_TOKEN": token,
             "NEWSBOT_CONFIG": str(self.config),
+            "XDG_DATA_HOME": str(tmp_path / "data-home"),  # PostgreSQL: the index goes there
         }
         for name in ("NEWSBOT_DATABASE", "NEWSBOT_ARTICLES_DIR", "DISCORD_TOKEN_FILE"):
             self.env.pop(name, None)
@@ -150,9 +158,11 @@ class Installation:
 
     def left_over(self) -> tuple[int, int]:
         """(pending runs, open claims) in the database."""
-        with contextlib.closing(sqlite3.connect(self.database)) as conn:
-            pending = conn.execute("SELECT count(*) FROM digest_runs WHERE status = 'pending'")
-            claims = conn.execute("SELECT count(*) FROM digest_claims")
+        with Store.open(self.database) as store:
+            pending = store.conn.execute(
+                "SELECT count(*) FROM digest_runs WHERE status = 'pending'"
+            )
+            claims = store.conn.execute("SELECT count(*) FROM digest_claims")
             return int(pending.fetchone()[0]), int(claims.fetchone()[0])
 
 
@@ -169,6 +179,7 @@ def killed_on_exit(process: asyncio.subprocess.Process) -> Iterator[None]:
 async def test_a_kill_mid_burst_loses_no_digest_and_posts_none_twice(
     stop: signal.Signals,
     tmp_path: Path,
+    database: Path | str,
     fake_discord: FakeDiscord,
     discord_endpoints: DiscordEndpoints,
 ) -> None:
@@ -176,7 +187,7 @@ async def test_a_kill_mid_burst_loses_no_digest_and_posts_none_twice(
     SIGTERM, the shutdown's drain time runs out (the posts hang) and the process exits."""
     guilds = [fake_discord.add_guild(f"Server {n}", channels=("news",)) for n in range(SERVERS)]
     channels = [next(iter(g.channels.values())) for g in guilds]
-    install = Installation(tmp_path, discord_endpoints, fake_discord.token)
+    install = Installation(tmp_path, discord_endpoints, fake_discord.token, database)
     install.schedule(channels, datetime.now(UTC) - timedelta(seconds=10))
 
     def posted() -> int:
