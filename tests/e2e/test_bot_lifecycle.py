@@ -24,10 +24,10 @@ NOW = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
 
 
 @contextlib.asynccontextmanager
-async def started(tmp_path: Path, fake: FakeDiscord) -> AsyncIterator[NewsBot]:
-    settings = Settings.model_validate(
-        {"articles_dir": tmp_path, "database": tmp_path / "db.sqlite3"}
-    )
+async def started(
+    tmp_path: Path, fake: FakeDiscord, database: Path | str
+) -> AsyncIterator[NewsBot]:
+    settings = Settings.model_validate({"articles_dir": tmp_path, "database": database})
     store = Store.open(settings.database)
     astore = AsyncStore(store, GuildDefaults.from_settings(settings))
     bot = NewsBot(
@@ -48,11 +48,14 @@ async def started(tmp_path: Path, fake: FakeDiscord) -> AsyncIterator[NewsBot]:
 
 
 async def test_join_hint_leave_and_channel_deletion(
-    tmp_path: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+    tmp_path: Path,
+    database: Path | str,
+    fake_discord: FakeDiscord,
+    discord_endpoints: DiscordEndpoints,
 ) -> None:
     home = fake_discord.add_guild("Home", channels=("general", "news"))
     general, news = list(home.channels.values())[:2]
-    async with started(tmp_path, fake_discord) as bot:
+    async with started(tmp_path, fake_discord, database) as bot:
         await bot.store.update_guild(home.id, {"channel_id": news.id, "topics": ("AI",)}, now=NOW)
         await fake_discord.delete_channel(news)
         await fake_discord.wait_until(lambda: _failing(bot, home.id), within=5)

@@ -31,19 +31,23 @@ class Clock:
         return self.now
 
 
-def active(bot: NewsBot) -> int:
-    row = bot.store.conn.execute("SELECT count(*) FROM articles WHERE retired_at_us IS NULL")
+def active(reader: Store) -> int:
+    """Active articles, read on a connection of the test's own (the bot's is in use)."""
+    row = reader.conn.execute("SELECT count(*) FROM articles WHERE retired_at_us IS NULL")
     return int(row.fetchone()[0])
 
 
-def failing(bot: NewsBot) -> bool:
-    row = bot.store.conn.execute("SELECT last_error FROM source_state WHERE name = 'site'")
+def failing(reader: Store) -> bool:
+    row = reader.conn.execute("SELECT last_error FROM source_state WHERE name = 'site'")
     found = row.fetchone()
     return found is not None and found[0] is not None
 
 
 async def test_bot_refreshes_a_git_source_and_reports_it_stale(
-    tmp_path: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+    tmp_path: Path,
+    database: Path | str,
+    fake_discord: FakeDiscord,
+    discord_endpoints: DiscordEndpoints,
 ) -> None:
     origin = Origin(tmp_path / "origin")
     origin.news("alpha")
@@ -51,7 +55,7 @@ async def test_bot_refreshes_a_git_source_and_reports_it_stale(
     origin.commit("two articles")
     settings = Settings.model_validate(
         {
-            "database": tmp_path / "data" / "newsbot.sqlite3",
+            "database": database,
             "sources": ({"name": "site", "git": origin.url, "every": "30m"},),
         }
     )
@@ -72,26 +76,28 @@ async def test_bot_refreshes_a_git_source_and_reports_it_stale(
         source_poll_seconds=0.05,
         guild_ready_timeout=0.05,
     )
+    reader = store.reader()
     try:
         async with running(bot, fake_discord):
-            await fake_discord.wait_until(lambda: active(bot) == 2, within=20)
+            await fake_discord.wait_until(lambda: active(reader) == 2, within=20)
             origin.news("gamma")
             origin.commit("a third article")
             clock.now += timedelta(minutes=29)
             await asyncio.sleep(0.3)  # the task polls every 0.05 s: several looks, none due
-            assert active(bot) == 2  # not due yet
+            assert active(reader) == 2  # not due yet
             clock.now += timedelta(minutes=2)
-            await fake_discord.wait_until(lambda: active(bot) == 3, within=20)
+            await fake_discord.wait_until(lambda: active(reader) == 3, within=20)
 
             shutil.move(origin.path, tmp_path / "gone")
             clock.now += timedelta(minutes=31)
-            await fake_discord.wait_until(lambda: failing(bot), within=20)
-            assert active(bot) == 3  # last good articles kept
+            await fake_discord.wait_until(lambda: failing(reader), within=20)
+            assert active(reader) == 3  # last good articles kept
             handle = await fake_discord.invoke(guild, general, admin, ["digest", "show"], {})
             await handle.response()
             text = handle.text()
             assert "news source site stale since 2026-03-02 12:31 UTC" in text
         assert not [task for task in bot._tasks if not task.done()]  # cancelled on close
     finally:
+        reader.close()
         astore.close()
         store.close()

@@ -44,21 +44,22 @@ def origin(tmp_path: Path) -> Origin:
     return repo
 
 
-def write_config(tmp_path: Path, body: str) -> Settings:
+def write_config(tmp_path: Path, body: str, database: Path | str) -> Settings:
     config = tmp_path / "newsbot.yaml"
     config.write_text(body, encoding="utf-8")
-    return load_settings(config, {"NEWSBOT_DATABASE": str(tmp_path / "data" / "news.sqlite3")})
+    return load_settings(config, {"NEWSBOT_DATABASE": str(database)})
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[[str], Settings]:
-    return lambda body: write_config(tmp_path, body)
+def make_settings(tmp_path: Path, database: Path | str) -> Callable[[str], Settings]:
+    """Settings from a config body, on the test's store (each engine in turn)."""
+    return lambda body: write_config(tmp_path, body, database)
 
 
 @pytest.fixture
-def settings(tmp_path: Path, origin: Origin) -> Settings:
+def settings(tmp_path: Path, origin: Origin, database: Path | str) -> Settings:
     return write_config(
-        tmp_path, f"sources:\n  - name: site\n    git: {origin.url}\n    every: 2h\n"
+        tmp_path, f"sources:\n  - name: site\n    git: {origin.url}\n    every: 2h\n", database
     )
 
 
