@@ -144,8 +144,8 @@ class DigestDefaults(_Section):
 class RankingWeights(_Section):
     quality: Annotated[float, Field(ge=0)] = 1.0
     heat: Annotated[float, Field(ge=0)] = 1.0
-    coverage: Annotated[float, Field(ge=0)] = 0.8
-    recency: Annotated[float, Field(ge=0)] = 0.6
+    coverage: Annotated[float, Field(ge=0)] = 0.5
+    recency: Annotated[float, Field(ge=0)] = 0.5
 
 
 class DeliverySettings(_Section):

@@ -34,6 +34,8 @@ Choices worth knowing:
 - On a cold run an article not yet written by this run is inserted without look-ups (no
   `best_source`, no previous row) with one executemany per batch; copies and every warm-run
   change take the general path (`best_source`, `put_article`).
+- Every article added or changed gets its story id (and confirmed coverage) at the end of the
+  run (`bot.ingest.grouping`), compared with the stored articles around it.
 - The search index is fed from the parsed values of such a batch (`IndexSync.push`), not
   re-read from SQLite; whenever the index is not exactly at the store's rev before the batch
   (behind, rebuilt, or another process wrote), it catches up from the store by rev (`pull`).
@@ -54,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.ingest.folders import Listing, walk_folders
+from bot.ingest.grouping import group_stories
 from bot.ingest.parse import ParsedFile, Rejection, parse_file
 from bot.models import Article, Image, Provider
 from bot.store.db import NewArticle, compress_related
@@ -603,6 +606,7 @@ def ingest_folders(
         run.flush()
         run.close_pool()
         run.settle_orphans()
+        group_stories(store)
         run.confirm_listings()
         if run.index is not None:
             run.index.pull()

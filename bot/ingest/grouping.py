@@ -1,0 +1,108 @@
+"""Give every stored article a story id, once, incrementally (the rule is `bot.stories`).
+
+Run at the end of each ingest. Articles without a story id (new ones, and ones whose words,
+time or `related` list changed) are grouped oldest first, a slice of CHUNK at a time, against
+the stored articles around them (within the rule's reach: MAX_SPAN + MAX_GAP before, MAX_GAP
+after). Word weights come from the stored articles nearest in time (at least VOCAB_MIN_DOCS of
+them, when the store has that many), so a cold ingest and an incremental one weigh words alike.
+Each grouped article also gets its confirmed coverage: the items of its `related` list that pass
+the same-story test against it. When the code's rule version differs from the one the store
+records, every story id is forgotten first and rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.ingest.related import parse_related
+from bot.models import Article, Provider
+from bot.store.db import encode_coverage
+from bot.stories import (
+    MAX_GAP,
+    MAX_SPAN,
+    RULE_VERSION,
+    StoryGrouper,
+    Vocabulary,
+    confirmed_coverage,
+    fingerprint,
+)
+
+if TYPE_CHECKING:
+    from bot.store.db import Store
+
+# uncached: each block is read once here, and the cache would keep the biggest blocks alive
+_parse_related = parse_related.__wrapped__
+
+CHUNK = timedelta(days=14)
+VOCAB_MIN_DOCS = 2000
+_VOCAB_REACH = (timedelta(days=30), timedelta(days=90), timedelta(days=365), timedelta(days=3650))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingReport:
+    grouped: int
+    rebuilt: bool
+
+
+def _article(
+    row: tuple[str, str, str, str, str | None, str | None, str, str, datetime, str | None],
+) -> Article:
+    aid, title, excerpt, url, original_url, video_url, name, domain, published, story_id = row
+    return Article(
+        id=aid,
+        title=title,
+        excerpt=excerpt,
+        url=url,
+        published=published,
+        kind="article",
+        provider=Provider(name, domain),
+        topics=(),
+        original_url=original_url,
+        video_url=video_url,
+        story_id=story_id,
+    )
+
+
+def _vocabulary(store: Store, start: datetime, end: datetime) -> Vocabulary:
+    """Word weights from the stored articles around [start, end), widened until enough."""
+    for reach in _VOCAB_REACH:
+        if store.count_between(start - reach, end + reach) >= VOCAB_MIN_DOCS:
+            break
+    rows = store.story_texts_between(start - reach, end + reach)
+    return Vocabulary(fingerprint(_article(row)) for row in rows)
+
+
+def group_stories(store: Store, *, progress: Callable[[int], None] | None = None) -> GroupingReport:
+    """Assign story ids (and confirmed coverage) to every active article that lacks one."""
+    rebuilt = store.story_rule() != RULE_VERSION
+    if rebuilt:
+        store.reset_stories(RULE_VERSION)
+    grouped = 0
+    while (oldest := store.oldest_ungrouped()) is not None:
+        end = oldest + CHUNK
+        vocab = _vocabulary(store, oldest, end)
+        grouper = StoryGrouper(vocab)
+        rows = store.story_texts_between(oldest - MAX_SPAN - MAX_GAP, end + MAX_GAP)
+        new: list[Article] = []
+        for row in rows:
+            article = _article(row)
+            if article.story_id is not None:
+                grouper.add_known(fingerprint(article), article.story_id)
+            elif article.published < end:
+                new.append(article)
+        assigned = grouper.assign(fingerprint(a) for a in new)
+        related = store.related_blocks([a.id for a in new])
+        writes: list[tuple[str, str, str | None]] = []
+        for article in new:
+            block = related.get(article.id, "")
+            items = _parse_related(block) if block else ()
+            covered = confirmed_coverage([article], items, vocab) if items else ()
+            writes.append((article.id, assigned[article.id], encode_coverage(covered)))
+        store.set_stories(writes)
+        grouped += len(writes)
+        if progress is not None:
+            progress(grouped)
+    return GroupingReport(grouped=grouped, rebuilt=rebuilt)

@@ -1,0 +1,540 @@
+"""Same-story grouping by content: which articles (and `related` items) report one story.
+
+Pure: it knows articles' text, outlets and times, nothing of Discord, the store or search.
+
+Two items are the same story when their *content* says so:
+- the same canonical link (one article copied), or
+- close in time (at most MAX_GAP apart) and either a reprint (near-identical excerpts, by
+  rapidfuzz's normalised Indel similarity) or sharing the story's rare words: the cosine of
+  their title-and-excerpt word vectors weighted by inverse document frequency (IDF) is at
+  least SAME_COSINE. Words every article of a feed shares ("Azure", "Diablo 4") weigh almost
+  nothing; names, numbers and events weigh much.
+- Items without a usable excerpt, titles whose numbers clash ("part 1" / "part 2") and two
+  items of one outlet (a series shares boilerplate) must also pass the title test: nearly the
+  same wording (rapidfuzz token_sort_ratio) or the same rare title words.
+
+Grouping (`StoryGrouper.assign`) is leader clustering, never a transitive closure: articles are
+visited oldest first; one joins the story whose *leader* (first article) it matches, or whose
+members it matches for at least half, and never a story whose leader is more than MAX_SPAN
+older; otherwise it starts its own story, named by its id. A chain of pairwise matches cannot
+glue weeks of loosely related news into one story.
+
+A `related` item (title, link, outlet, date; no excerpt) is coverage of a story only when its
+link is a member's or its title passes the title test against a member (`confirmed_coverage`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from bot.ingest.identity import canonical_url
+from bot.models import Article, Coverage
+
+RULE_VERSION = 1
+"""Bump whenever the rule below changes: stored story ids are then rebuilt from the store."""
+
+MAX_GAP = timedelta(days=4)
+"""Items further apart in time are different stories (unless the same link)."""
+MAX_SPAN = timedelta(days=7)
+"""An article never joins a story whose leader is older than this."""
+SAME_COSINE = 0.30
+"""IDF-weighted cosine of title+excerpt words at or above which two outlets report one story."""
+SAME_COSINE_OWN = 0.45
+"""The same, for two articles of one outlet (a series of guides is not one story)."""
+TITLE_ONLY_RATIO = 90.0
+"""rapidfuzz token_sort_ratio of titles (0-100) needed when an excerpt is missing."""
+TITLE_MIN_RATIO = 60.0
+TITLE_ONLY_COSINE = 0.5
+"""Otherwise: a ratio of at least TITLE_MIN_RATIO and an IDF-weighted title cosine this high."""
+REPRINT_RATIO = 90.0
+"""rapidfuzz ratio of the excerpts' first REPRINT_CHARS characters for a reprint..."""
+REPRINT_TITLE_COSINE = 0.2
+"""...whose titles share at least this much (a template opening alone is no reprint)."""
+REPRINT_CHARS = 300
+MIN_EXCERPT_CHARS = 40
+"""Shorter excerpts are not compared (titles only)."""
+EXCERPT_WORDS = 60
+"""Words of an excerpt that count (its opening carries the story)."""
+RARE_SHARE = 0.05
+"""Candidate search: words in at most this share of the documents (and ≥ RARE_MIN) index pairs."""
+RARE_MIN = 20
+PRIOR_DOCS = 50
+"""Documents assumed besides the known ones when weighing words (a small pool is not a feed)."""
+SMALL_FEED_DOUBT = 0.4
+"""How much a cosine threshold rises toward 1 when few documents are known (`demand`)."""
+
+_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "nor",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "by",
+        "at",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "may",
+        "might",
+        "must",
+        "do",
+        "does",
+        "did",
+        "done",
+        "not",
+        "no",
+        "but",
+        "if",
+        "so",
+        "than",
+        "then",
+        "too",
+        "very",
+        "just",
+        "also",
+        "only",
+        "about",
+        "into",
+        "over",
+        "after",
+        "before",
+        "via",
+        "vs",
+        "versus",
+        "up",
+        "out",
+        "off",
+        "new",
+        "now",
+        "more",
+        "most",
+        "all",
+        "any",
+        "some",
+        "each",
+        "every",
+        "one",
+        "two",
+        "three",
+        "you",
+        "your",
+        "we",
+        "our",
+        "us",
+        "they",
+        "their",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "i",
+        "me",
+        "my",
+        "what",
+        "why",
+        "when",
+        "who",
+        "whom",
+        "which",
+        "where",
+        "how",
+        "here",
+        "there",
+        "get",
+        "gets",
+        "got",
+        "says",
+        "said",
+        "say",
+    ]
+)
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+@lru_cache(maxsize=65536)
+def words(text: str) -> tuple[str, ...]:
+    """Content words of a text: NFKC, casefolded, stop words dropped ("3.2", "it's" whole)."""
+    return tuple(
+        w.replace("’", "'") for w in _WORD.findall(_fold(text)) if w not in _STOP and len(w) > 0
+    )
+
+
+def _numbers(tokens: Iterable[str]) -> frozenset[str]:
+    """The numbers of a title, by their digits ("$10B" and "10 billion" both give "10")."""
+    return frozenset(m for t in tokens if (m := "".join(c for c in t if c.isdigit())))
+
+
+def _numbers_clash(a: Fingerprint, b: Fingerprint) -> bool:
+    """Each title has a number the other lacks ("part 1" / "part 2", "patch 1.1" / "1.2")."""
+    x, y = _numbers(a.title_words), _numbers(b.title_words)
+    return bool(x - y) and bool(y - x)
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What the rule compares of one item: its words, outlet, time and links."""
+
+    id: str
+    title_words: tuple[str, ...]
+    excerpt_words: tuple[str, ...]
+    excerpt: str  # normalised opening, for reprint detection ("" when too short)
+    outlet: str
+    published: datetime | None
+    links: frozenset[str]
+
+    @property
+    def terms(self) -> frozenset[str]:
+        return frozenset(self.title_words) | frozenset(self.excerpt_words)
+
+
+def outlet_key(name: str, domain: str) -> str:
+    """An outlet's identity: its domain without `www.`, else its folded name."""
+    folded = domain.strip().casefold().removeprefix("www.")
+    return folded or name.strip().casefold()
+
+
+def _links(*urls: str | None) -> frozenset[str]:
+    return frozenset(key for url in urls if url and (key := canonical_url(url)) is not None)
+
+
+def _excerpt_opening(excerpt: str) -> str:
+    text = " ".join(_WORD.findall(_fold(excerpt)))
+    return text[:REPRINT_CHARS] if len(text) >= MIN_EXCERPT_CHARS else ""
+
+
+def fingerprint(article: Article) -> Fingerprint:
+    """The fingerprint of an article."""
+    opening = _excerpt_opening(article.excerpt)
+    return Fingerprint(
+        id=article.id,
+        title_words=words(article.title),
+        excerpt_words=words(article.excerpt)[:EXCERPT_WORDS] if opening else (),
+        excerpt=opening,
+        outlet=outlet_key(article.provider.name, article.provider.domain),
+        published=article.published,
+        links=_links(article.url, article.original_url, article.video_url),
+    )
+
+
+def coverage_fingerprint(item: Coverage) -> Fingerprint:
+    """The fingerprint of a `related` item (a title and a link, no excerpt)."""
+    return Fingerprint(
+        id=item.url or item.title,
+        title_words=words(item.title),
+        excerpt_words=(),
+        excerpt="",
+        outlet=outlet_key(item.provider, item.domain),
+        published=item.published,
+        links=_links(item.url),
+    )
+
+
+class Vocabulary:
+    """Document frequencies of words over a set of fingerprints (the feed around the items)."""
+
+    def __init__(self, prints: Iterable[Fingerprint] = ()) -> None:
+        self.docs = 0
+        self.df: dict[str, int] = {}
+        for fp in prints:
+            self.add(fp)
+
+    def add(self, fp: Fingerprint) -> None:
+        self.docs += 1
+        df = self.df
+        for term in fp.terms:
+            df[term] = df.get(term, 0) + 1
+
+    def idf(self, term: str) -> float:
+        """ln((N + PRIOR_DOCS) / (df + 1)): unseen words weigh most, a feed's common words
+        ~0; the prior keeps weights sane when few documents are known."""
+        return math.log((self.docs + PRIOR_DOCS) / (self.df.get(term, 0) + 1))
+
+    def demand(self, base: float) -> float:
+        """A cosine threshold, raised when few documents are known (then even a feed's
+        everyday words look rare): `base` at thousands of documents, more below."""
+        doubt = PRIOR_DOCS / (self.docs + PRIOR_DOCS)
+        return base + (1.0 - base) * SMALL_FEED_DOUBT * doubt
+
+    def is_rare(self, term: str) -> bool:
+        return self.df.get(term, 0) <= max(RARE_MIN, RARE_SHARE * self.docs)
+
+    def vector(self, fp: Fingerprint, *, title_only: bool = False) -> dict[str, float]:
+        """Unit-length IDF vector: excerpt words once, title words once more."""
+        vec: dict[str, float] = {}
+        if not title_only:
+            for term in set(fp.excerpt_words):
+                vec[term] = self.idf(term)
+        for term in set(fp.title_words):
+            vec[term] = vec.get(term, 0.0) + self.idf(term)
+        norm = math.sqrt(sum(v * v for v in vec.values()))
+        return {k: v / norm for k, v in vec.items()} if norm else {}
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b[k] for k, v in a.items() if k in b)
+
+
+def _close(a: Fingerprint, b: Fingerprint) -> bool:
+    if a.published is None or b.published is None:
+        return True  # a related item without a date: judged on its content
+    return abs(a.published - b.published) <= MAX_GAP
+
+
+def _titles_match(
+    a: Fingerprint, b: Fingerprint, vocab: Vocabulary, similar: float | None = None
+) -> bool:
+    """Titles alone: near-identical wording, or much wording and the same rare words
+    (`similar`: their IDF title cosine, when already known); never clashing numbers."""
+    if not a.title_words or not b.title_words or _numbers_clash(a, b):
+        return False
+    ratio = fuzz.token_sort_ratio(" ".join(a.title_words), " ".join(b.title_words))
+    if ratio >= TITLE_ONLY_RATIO:
+        return True
+    if ratio < TITLE_MIN_RATIO or min(len(a.title_words), len(b.title_words)) < 4:
+        return False
+    if similar is None:
+        similar = cosine(vocab.vector(a, title_only=True), vocab.vector(b, title_only=True))
+    return similar >= vocab.demand(TITLE_ONLY_COSINE)
+
+
+@dataclass(slots=True)
+class _Item:
+    fp: Fingerprint
+    vec: dict[str, float]
+    title_vec: dict[str, float]
+
+    @classmethod
+    def of(cls, fp: Fingerprint, vocab: Vocabulary) -> _Item:
+        return cls(fp, vocab.vector(fp), vocab.vector(fp, title_only=True))
+
+
+def _same(a: _Item, b: _Item, vocab: Vocabulary) -> float:
+    """How strongly two articles are one story (≥ 1.0 means they are; 0.0 that they are not)."""
+    x, y = a.fp, b.fp
+    if x.links & y.links:
+        return 2.0
+    if not _close(x, y):
+        return 0.0
+    title_similar = cosine(a.title_vec, b.title_vec)
+    clash = _numbers_clash(x, y)
+    if (
+        x.excerpt
+        and y.excerpt
+        and not clash
+        and title_similar >= vocab.demand(REPRINT_TITLE_COSINE)
+        and fuzz.ratio(x.excerpt, y.excerpt) >= REPRINT_RATIO
+    ):
+        return 1.5  # a reprint (boilerplate openings alone do not count: titles must agree)
+    titles = _titles_match(x, y, vocab, title_similar)
+    if not x.excerpt or not y.excerpt:
+        return 1.0 if titles else 0.0
+    own = x.outlet == y.outlet
+    if own and not titles:  # one outlet's series (guides, market reports) shares boilerplate
+        return 0.0
+    threshold = vocab.demand(SAME_COSINE_OWN if own or clash else SAME_COSINE)
+    similar = cosine(a.vec, b.vec)
+    return similar / threshold if similar >= threshold else 0.0
+
+
+def same_story(a: Fingerprint, b: Fingerprint, vocab: Vocabulary) -> bool:
+    """The pairwise rule: are these two articles one story?"""
+    return _same(_Item.of(a, vocab), _Item.of(b, vocab), vocab) >= 1.0
+
+
+def is_coverage(story: Sequence[Fingerprint], item: Fingerprint, vocab: Vocabulary) -> bool:
+    """Is a `related` item (no excerpt) coverage of the story of these member articles?"""
+    for member in story:
+        if member.links & item.links:
+            return True
+    return any(_close(m, item) and _titles_match(m, item, vocab) for m in story)
+
+
+@dataclass(slots=True)
+class _Story:
+    leader: _Item
+    members: list[_Item]
+
+
+class StoryGrouper:
+    """Assigns story ids to articles, incrementally, by leader clustering (see module doc).
+
+    `vocab` gives the word weights (document frequencies of the feed around the articles).
+    Seed it with stored articles and their ids (`known`), then `assign` new ones.
+    """
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self._stories: dict[str, _Story] = {}
+        self._story_of: dict[str, str] = {}
+        self._items: list[tuple[_Item, str]] = []  # (item, story id)
+        self._by_term: dict[str, list[int]] = {}
+        self._by_link: dict[str, list[int]] = {}
+
+    def _index(self, item: _Item, story_id: str) -> None:
+        position = len(self._items)
+        self._items.append((item, story_id))
+        self._story_of[item.fp.id] = story_id
+        for term in item.fp.terms:
+            if self.vocab.is_rare(term):
+                self._by_term.setdefault(term, []).append(position)
+        for link in item.fp.links:
+            self._by_link.setdefault(link, []).append(position)
+
+    def add_known(self, fp: Fingerprint, story_id: str) -> None:
+        """A stored article with its stored story id (its leader is its story's oldest member)."""
+        item = _Item.of(fp, self.vocab)
+        story = self._stories.get(story_id)
+        if story is None:
+            self._stories[story_id] = _Story(item, [item])
+        else:
+            story.members.append(item)
+            if _older(item.fp, story.leader.fp):
+                story.leader = item
+        self._index(item, story_id)
+
+    def story_of(self, article_id: str) -> str | None:
+        return self._story_of.get(article_id)
+
+    def assign(self, prints: Iterable[Fingerprint]) -> dict[str, str]:
+        """Story ids of new articles (oldest first; each may join a story or start one)."""
+        result: dict[str, str] = {}
+        for fp in sorted(prints, key=_order):
+            if fp.id in self._story_of:
+                result[fp.id] = self._story_of[fp.id]
+                continue
+            item = _Item.of(fp, self.vocab)
+            story_id = self._best_story(item)
+            if story_id is None:
+                story_id = fp.id
+                self._stories[story_id] = _Story(item, [item])
+            else:
+                self._stories[story_id].members.append(item)
+            self._index(item, story_id)
+            result[fp.id] = story_id
+        return result
+
+    def _best_story(self, item: _Item) -> str | None:
+        candidates: set[int] = set()
+        for term in item.fp.terms:
+            candidates.update(self._by_term.get(term, ()))
+        for link in item.fp.links:
+            candidates.update(self._by_link.get(link, ()))
+        strength: dict[str, float] = {}
+        for position in sorted(candidates):
+            other, story_id = self._items[position]
+            if story_id in strength and strength[story_id] >= 2.0:
+                continue
+            value = _same(item, other, self.vocab)
+            if value >= 1.0:
+                strength[story_id] = max(strength.get(story_id, 0.0), value)
+        best: tuple[float, str] | None = None
+        for story_id, value in strength.items():
+            story = self._stories[story_id]
+            if not self._may_join(item, story, value):
+                continue
+            if best is None or (value, story_id) > best:
+                best = (value, story_id)
+        return None if best is None else best[1]
+
+    def _may_join(self, item: _Item, story: _Story, value: float) -> bool:
+        if value >= 2.0:  # the same link: one article
+            return True
+        leader = story.leader
+        published, first = item.fp.published, leader.fp.published
+        if published is not None and first is not None and abs(published - first) > MAX_SPAN:
+            return False
+        if _same(item, leader, self.vocab) >= 1.0:
+            return True
+        matches = sum(1 for m in story.members if _same(item, m, self.vocab) >= 1.0)
+        return 2 * matches >= len(story.members)
+
+
+def _order(fp: Fingerprint) -> tuple[float, str]:
+    return (fp.published.timestamp() if fp.published else 0.0, fp.id)
+
+
+def _older(a: Fingerprint, b: Fingerprint) -> bool:
+    return _order(a) < _order(b)
+
+
+def group_articles(
+    articles: Sequence[Article], *, vocab: Vocabulary | None = None
+) -> dict[str, str]:
+    """Story id of each article, grouped from scratch (words weighted over these articles,
+    unless `vocab` is given). Articles carrying a story id already keep it and seed the rest."""
+    prints = [fingerprint(a) for a in articles]
+    grouper = StoryGrouper(vocab if vocab is not None else Vocabulary(prints))
+    new: list[Fingerprint] = []
+    for article, fp in zip(articles, prints, strict=True):
+        if article.story_id:
+            grouper.add_known(fp, article.story_id)
+        else:
+            new.append(fp)
+    result = grouper.assign(new)
+    for article in articles:
+        if article.story_id:
+            result[article.id] = article.story_id
+    return result
+
+
+def confirmed_coverage(
+    members: Sequence[Article], related: Iterable[Coverage], vocab: Vocabulary
+) -> tuple[Coverage, ...]:
+    """The `related` items of a story's members that are the same story (by link or title),
+    one per link, in the order given."""
+    prints = [fingerprint(m) for m in members]
+    own = set().union(*(fp.links for fp in prints)) if prints else set()
+    seen: set[str] = set()
+    found: list[Coverage] = []
+    for item in related:
+        fp = coverage_fingerprint(item)
+        key = next(iter(sorted(fp.links)), item.title)
+        if key in seen or fp.links & own:
+            continue
+        if is_coverage(prints, fp, vocab):
+            seen.add(key)
+            found.append(item)
+    return tuple(found)
