@@ -15,7 +15,7 @@ Two items are the same story when their *content* says so:
 
 Grouping (`StoryGrouper.assign`) is leader clustering, never a transitive closure: articles are
 visited oldest first; one joins the story whose *leader* (first article) it matches, or whose
-members it matches for at least half, and never a story whose leader is more than MAX_SPAN
+members it matches for more than half, and never a story whose leader is more than MAX_SPAN
 older; otherwise it starts its own story, named by its id. A chain of pairwise matches cannot
 glue weeks of loosely related news into one story.
 
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+import snowballstemmer
 from rapidfuzz import fuzz
 
 from bot.ingest.identity import canonical_url
@@ -45,18 +46,22 @@ MAX_GAP = timedelta(days=4)
 """Items further apart in time are different stories (unless the same link)."""
 MAX_SPAN = timedelta(days=7)
 """An article never joins a story whose leader is older than this."""
-SAME_COSINE = 0.30
-"""IDF-weighted cosine of title+excerpt words at or above which two outlets report one story."""
-SAME_COSINE_OWN = 0.45
-"""The same, for two articles of one outlet (a series of guides is not one story)."""
+SAME_COSINE = 0.18
+"""IDF-weighted cosine of title+excerpt words at or above which two outlets report one story..."""
+SAME_TITLE_COSINE = 0.25
+"""...or IDF-weighted cosine of their titles alone."""
 TITLE_ONLY_RATIO = 90.0
 """rapidfuzz token_sort_ratio of titles (0-100) needed when an excerpt is missing."""
+TITLE_CLOSE_RATIO = 80.0
+TITLE_SAME_COSINE = 0.8
+"""Titles this close in wording (rapidfuzz) whose differing words are each side's own need an
+IDF title cosine this high: "auditing for MariaDB" and "auditing for MySQL" are two things."""
 TITLE_MIN_RATIO = 60.0
 TITLE_ONLY_COSINE = 0.5
 """Otherwise: a ratio of at least TITLE_MIN_RATIO and an IDF-weighted title cosine this high."""
 REPRINT_RATIO = 90.0
 """rapidfuzz ratio of the excerpts' first REPRINT_CHARS characters for a reprint..."""
-REPRINT_TITLE_COSINE = 0.2
+REPRINT_TITLE_COSINE = 0.5
 """...whose titles share at least this much (a template opening alone is no reprint)."""
 REPRINT_CHARS = 300
 MIN_EXCERPT_CHARS = 40
@@ -68,7 +73,7 @@ RARE_SHARE = 0.05
 RARE_MIN = 20
 PRIOR_DOCS = 50
 """Documents assumed besides the known ones when weighing words (a small pool is not a feed)."""
-SMALL_FEED_DOUBT = 0.4
+SMALL_FEED_DOUBT = 0.5
 """How much a cosine threshold rises toward 1 when few documents are known (`demand`)."""
 
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*")
@@ -192,17 +197,44 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=262144)
+def _stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word.removesuffix("'s")))
+
+
 @lru_cache(maxsize=65536)
 def words(text: str) -> tuple[str, ...]:
-    """Content words of a text: NFKC, casefolded, stop words dropped ("3.2", "it's" whole)."""
+    """Content words of a text: NFKC, casefolded, stop words dropped, English stems (Snowball:
+    "dates" = "date", "delayed" = "delay"); "3.2" and "it's" stay whole words."""
     return tuple(
-        w.replace("’", "'") for w in _WORD.findall(_fold(text)) if w not in _STOP and len(w) > 0
+        _stem(w.replace("’", "'")) for w in _WORD.findall(_fold(text)) if w not in _STOP
     )
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_EVERGREEN = re.compile(
+    r"\b(guides?|how to|how do|how does|how can|best|builds|tier list|explained|everything we "
+    r"know|what is|what are|what we know|when is|where to|tips|faq|frequently asked|cheat sheet|"
+    r"review|reviews|opinion|exam|certification|course|roundup|recap|everything announced|"
+    r"(?:biggest|top|all the) (?:\w+ )?announcements|what (?:it|they) means?|market (?:size|share|report|analysis|growth|overview|research|"
+    r"forecast|outlook))\b",
+)
+
+
+def is_evergreen(title: str) -> bool:
+    """Guides, explainers, reviews, market-research reports: pages about a subject, not reports
+    of one event. Two of them, or one and a news item, are one story only when near-identical."""
+    return _EVERGREEN.search(_fold(title)) is not None or _fold(title).rstrip().endswith("?")
+
+
 def _numbers(tokens: Iterable[str]) -> frozenset[str]:
-    """The numbers of a title, by their digits ("$10B" and "10 billion" both give "10")."""
-    return frozenset(m for t in tokens if (m := "".join(c for c in t if c.isdigit())))
+    """The numbers of a title, by their digits ("$10B" and "10 billion" both give "10"); years
+    left out ("delayed into 2023" and "out of 2022" may well be one story)."""
+    found = (("".join(c for c in t if c.isdigit())) for t in tokens)
+    return frozenset(m for m in found if m and not _YEAR.fullmatch(m))
 
 
 def _numbers_clash(a: Fingerprint, b: Fingerprint) -> bool:
@@ -222,6 +254,7 @@ class Fingerprint:
     outlet: str
     published: datetime | None
     links: frozenset[str]
+    evergreen: bool = False
 
     @property
     def terms(self) -> frozenset[str]:
@@ -254,6 +287,7 @@ def fingerprint(article: Article) -> Fingerprint:
         outlet=outlet_key(article.provider.name, article.provider.domain),
         published=article.published,
         links=_links(article.url, article.original_url, article.video_url),
+        evergreen=is_evergreen(article.title),
     )
 
 
@@ -267,6 +301,7 @@ def coverage_fingerprint(item: Coverage) -> Fingerprint:
         outlet=outlet_key(item.provider, item.domain),
         published=item.published,
         links=_links(item.url),
+        evergreen=is_evergreen(item.title),
     )
 
 
@@ -323,6 +358,16 @@ def _close(a: Fingerprint, b: Fingerprint) -> bool:
     return abs(a.published - b.published) <= MAX_GAP
 
 
+def _own_news(a: Fingerprint, b: Fingerprint) -> bool:
+    """Each title has a word the other item never uses: near-identical texts about two
+    things ("auditing for Azure Database for MariaDB" / "... for MySQL")."""
+    a_text = set(b.title_words) | set(b.excerpt_words)
+    b_text = set(a.title_words) | set(a.excerpt_words)
+    return any(w not in a_text for w in a.title_words) and any(
+        w not in b_text for w in b.title_words
+    )
+
+
 def _titles_match(
     a: Fingerprint, b: Fingerprint, vocab: Vocabulary, similar: float | None = None
 ) -> bool:
@@ -331,12 +376,17 @@ def _titles_match(
     if not a.title_words or not b.title_words or _numbers_clash(a, b):
         return False
     ratio = fuzz.token_sort_ratio(" ".join(a.title_words), " ".join(b.title_words))
-    if ratio >= TITLE_ONLY_RATIO:
-        return True
-    if ratio < TITLE_MIN_RATIO or min(len(a.title_words), len(b.title_words)) < 4:
+    if ratio < TITLE_MIN_RATIO:
         return False
     if similar is None:
         similar = cosine(vocab.vector(a, title_only=True), vocab.vector(b, title_only=True))
+    if ratio >= TITLE_CLOSE_RATIO and _own_news(a, b):
+        # the same wording around other names: two things ("for MariaDB" / "for MySQL")
+        return similar >= vocab.demand(TITLE_SAME_COSINE)
+    if ratio >= TITLE_ONLY_RATIO:
+        return True
+    if a.evergreen or b.evergreen or min(len(a.title_words), len(b.title_words)) < 4:
+        return False
     return similar >= vocab.demand(TITLE_ONLY_COSINE)
 
 
@@ -365,6 +415,7 @@ def _same(a: _Item, b: _Item, vocab: Vocabulary) -> float:
         and y.excerpt
         and not clash
         and title_similar >= vocab.demand(REPRINT_TITLE_COSINE)
+        and not _own_news(x, y)
         and fuzz.ratio(x.excerpt, y.excerpt) >= REPRINT_RATIO
     ):
         return 1.5  # a reprint (boilerplate openings alone do not count: titles must agree)
@@ -372,11 +423,15 @@ def _same(a: _Item, b: _Item, vocab: Vocabulary) -> float:
     if not x.excerpt or not y.excerpt:
         return 1.0 if titles else 0.0
     own = x.outlet == y.outlet
-    if own and not titles:  # one outlet's series (guides, market reports) shares boilerplate
+    if (own or x.evergreen or y.evergreen) and not titles:
+        # one outlet's series shares boilerplate; guides and explainers are not event reports
         return 0.0
-    threshold = vocab.demand(SAME_COSINE_OWN if own or clash else SAME_COSINE)
-    similar = cosine(a.vec, b.vec)
-    return similar / threshold if similar >= threshold else 0.0
+    if clash and fuzz.token_sort_ratio(" ".join(x.title_words), " ".join(y.title_words)) >= 75:
+        return 0.0  # the same wording with other numbers: "season 3" / "season 4"
+    by_text = cosine(a.vec, b.vec) / vocab.demand(SAME_COSINE)
+    by_title = title_similar / vocab.demand(SAME_TITLE_COSINE)
+    best = max(by_text, by_title)
+    return best if best >= 1.0 else 0.0
 
 
 def same_story(a: Fingerprint, b: Fingerprint, vocab: Vocabulary) -> bool:
@@ -448,7 +503,10 @@ class StoryGrouper:
             item = _Item.of(fp, self.vocab)
             story_id = self._best_story(item)
             if story_id is None:
-                story_id = fp.id
+                story_id, n = fp.id, 0
+                while story_id in self._stories:  # its id names a story it has left
+                    n += 1
+                    story_id = f"{fp.id}~{n}"
                 self._stories[story_id] = _Story(item, [item])
             else:
                 self._stories[story_id].members.append(item)
@@ -489,7 +547,7 @@ class StoryGrouper:
         if _same(item, leader, self.vocab) >= 1.0:
             return True
         matches = sum(1 for m in story.members if _same(item, m, self.vocab) >= 1.0)
-        return 2 * matches >= len(story.members)
+        return 2 * matches > len(story.members)
 
 
 def _order(fp: Fingerprint) -> tuple[float, str]:

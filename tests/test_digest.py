@@ -134,12 +134,12 @@ def test_related_items_confirmed_by_content_are_coverage() -> None:
         related_count=3,
         related_yaml=related_block(
             (
-                "Swedish watchdog slaps police for unlawful use of Clearview AI",
+                "Sweden's data watchdog slaps police over unlawful use of Clearview AI",
                 other_url,
                 "Telecompaper",
             ),
             (
-                "Sweden's data watchdog slaps police over unlawful use of Clearview AI",
+                "Sweden's data watchdog slaps police for the unlawful use of Clearview AI",
                 "https://news.example.net/police-fined",
                 "Example Net",
             ),
@@ -147,7 +147,7 @@ def test_related_items_confirmed_by_content_are_coverage() -> None:
         ),
     )
     other = make_article(
-        "Swedish watchdog slaps police for unlawful use of Clearview AI",
+        "Sweden's data watchdog slaps police over unlawful use of Clearview AI",
         url=other_url,
         provider="Telecompaper",
         quality=19,
