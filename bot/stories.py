@@ -209,9 +209,7 @@ def _stem(word: str) -> str:
 def words(text: str) -> tuple[str, ...]:
     """Content words of a text: NFKC, casefolded, stop words dropped, English stems (Snowball:
     "dates" = "date", "delayed" = "delay"); "3.2" and "it's" stay whole words."""
-    return tuple(
-        _stem(w.replace("’", "'")) for w in _WORD.findall(_fold(text)) if w not in _STOP
-    )
+    return tuple(_stem(w.replace("’", "'")) for w in _WORD.findall(_fold(text)) if w not in _STOP)
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
