@@ -22,6 +22,7 @@ from bot.digest import build_pool, topic_key
 from bot.errors import UserError
 from bot.formatting import RESULTS_PER_PAGE, search_page, top_page
 from bot.models import DigestItem
+from bot.search import search_stories
 
 MAX_RESULTS = 50
 T = TypeVar("T")
@@ -152,7 +153,9 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
         wanted = await self.topics.resolve(topic) if topic else None
         await interaction.response.defer(ephemeral=not share, thinking=True)
         hits = await self.context.store.run(
-            index.search,
+            search_stories,
+            index,
+            self.context.store.store,
             query,
             now=self.context.clock(),
             topic=wanted,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.commands._common import err, out
-from bot.search import SearchHit, SearchIndex
+from bot.search import SearchHit, SearchIndex, search_stories
 from bot.settings import Settings
 from bot.store import Store, StoreError
 
@@ -49,6 +49,7 @@ def hit_json(hit: SearchHit) -> dict[str, Any]:
         "quality": article.quality,
         "heat": article.heat,
         "score": hit.score,
+        "also": list(hit.also),
     }
 
 
@@ -63,7 +64,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         index = SearchIndex.open(settings.index_dir)
         try:
             index.sync(store)
-            hits = index.search(query, now=datetime.now(UTC), topic=args.topic, limit=args.limit)
+            hits = search_stories(
+                index, store, query, now=datetime.now(UTC), topic=args.topic, limit=args.limit
+            )
         finally:
             index.close()
         empty = store.article_count() == 0
@@ -82,5 +85,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"{number:>2}. {article.title} - {article.provider.name}, "
             f"{article.published:%Y-%m-%d} (score {hit.score:.3f})"
         )
+        if hit.also:
+            out(f"    also: {', '.join(hit.also)}")
         out(f"    {article.url}")
     return 0
