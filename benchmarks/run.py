@@ -21,7 +21,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SUITE = ("parse", "ingest", "search", "compose", "delivery", "interactions", "memory")
+SUITE = (
+    "parse",
+    "ingest",
+    "search",
+    "compose",
+    "grouping",
+    "delivery",
+    "interactions",
+    "memory",
+)
 FIELDS = ("name", "value", "unit", "baseline", "baseline_value", "ratio", "target", "met", "notes")
 
 

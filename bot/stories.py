@@ -71,6 +71,9 @@ EXCERPT_WORDS = 60
 RARE_SHARE = 0.05
 """Candidate search: words in at most this share of the documents (and ≥ RARE_MIN) index pairs."""
 RARE_MIN = 20
+CANDIDATE_WORDS = 8
+"""Candidate search: besides its rare title words, an article is indexed by this many of its
+rarest excerpt words."""
 PRIOR_DOCS = 50
 """Documents assumed besides the known ones when weighing words (a small pool is not a feed)."""
 SMALL_FEED_DOUBT = 0.5
@@ -214,9 +217,9 @@ def words(text: str) -> tuple[str, ...]:
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _EVERGREEN = re.compile(
-    r"\b(guides?|how to|how do|how does|how can|best|builds|tier list|explained|everything we "
+    r"\b(guides?|how to|how do|how does|how can|best|build guide|tier list|explained|everything we "
     r"know|what is|what are|what we know|when is|where to|tips|faq|frequently asked|cheat sheet|"
-    r"review|reviews|opinion|exam|certification|course|roundup|recap|everything announced|"
+    r"review|reviews|opinion|exam|certification|roundup|recap|everything announced|"
     r"(?:biggest|top|all the) (?:\w+ )?announcements|what (?:it|they) means?|market (?:size|share|report|analysis|growth|overview|research|"
     r"forecast|outlook))\b",
 )
@@ -228,7 +231,8 @@ def is_evergreen(title: str) -> bool:
     return _EVERGREEN.search(_fold(title)) is not None or _fold(title).rstrip().endswith("?")
 
 
-def _numbers(tokens: Iterable[str]) -> frozenset[str]:
+@lru_cache(maxsize=65536)
+def _numbers(tokens: tuple[str, ...]) -> frozenset[str]:
     """The numbers of a title, by their digits ("$10B" and "10 billion" both give "10"); years
     left out ("delayed into 2023" and "out of 2022" may well be one story)."""
     found = (("".join(c for c in t if c.isdigit())) for t in tokens)
@@ -309,6 +313,8 @@ class Vocabulary:
     def __init__(self, prints: Iterable[Fingerprint] = ()) -> None:
         self.docs = 0
         self.df: dict[str, int] = {}
+        self._idf: dict[str, float] = {}  # memo, valid until the next `add`
+        self._rare_max = float(RARE_MIN)
         for fp in prints:
             self.add(fp)
 
@@ -317,11 +323,19 @@ class Vocabulary:
         df = self.df
         for term in fp.terms:
             df[term] = df.get(term, 0) + 1
+        if self._idf:
+            self._idf = {}
+        self._rare_max = max(RARE_MIN, RARE_SHARE * self.docs)
 
     def idf(self, term: str) -> float:
         """ln((N + PRIOR_DOCS) / (df + 1)): unseen words weigh most, a feed's common words
         ~0; the prior keeps weights sane when few documents are known."""
-        return math.log((self.docs + PRIOR_DOCS) / (self.df.get(term, 0) + 1))
+        value = self._idf.get(term)
+        if value is None:
+            value = self._idf[term] = math.log(
+                (self.docs + PRIOR_DOCS) / (self.df.get(term, 0) + 1)
+            )
+        return value
 
     def demand(self, base: float) -> float:
         """A cosine threshold, raised when few documents are known (then even a feed's
@@ -330,7 +344,7 @@ class Vocabulary:
         return base + (1.0 - base) * SMALL_FEED_DOUBT * doubt
 
     def is_rare(self, term: str) -> bool:
-        return self.df.get(term, 0) <= max(RARE_MIN, RARE_SHARE * self.docs)
+        return self.df.get(term, 0) <= self._rare_max
 
     def vector(self, fp: Fingerprint, *, title_only: bool = False) -> dict[str, float]:
         """Unit-length IDF vector: excerpt words once, title words once more."""
@@ -458,27 +472,46 @@ class StoryGrouper:
     Seed it with stored articles and their ids (`known`), then `assign` new ones.
     """
 
-    def __init__(self, vocab: Vocabulary) -> None:
+    def __init__(self, vocab: Vocabulary, cache: dict[str, object] | None = None) -> None:
         self.vocab = vocab
+        # article id -> its prepared item, shared between groupers with the same `vocab`
+        self._cache: dict[str, object] = {} if cache is None else cache
         self._stories: dict[str, _Story] = {}
         self._story_of: dict[str, str] = {}
         self._items: list[tuple[_Item, str]] = []  # (item, story id)
         self._by_term: dict[str, list[int]] = {}
         self._by_link: dict[str, list[int]] = {}
 
+    def _keys(self, fp: Fingerprint) -> list[str]:
+        """The words an article is found by: its rare title words and its CANDIDATE_WORDS
+        rarest excerpt words (a same-story pair shares some of them)."""
+        vocab = self.vocab
+        title = {t for t in fp.title_words if vocab.is_rare(t)}
+        rest = sorted(
+            {t for t in fp.excerpt_words if t not in title and vocab.is_rare(t)},
+            key=lambda t: (vocab.df.get(t, 0), t),
+        )
+        return sorted(title) + rest[:CANDIDATE_WORDS]
+
     def _index(self, item: _Item, story_id: str) -> None:
         position = len(self._items)
         self._items.append((item, story_id))
         self._story_of[item.fp.id] = story_id
-        for term in item.fp.terms:
-            if self.vocab.is_rare(term):
-                self._by_term.setdefault(term, []).append(position)
+        for term in self._keys(item.fp):
+            self._by_term.setdefault(term, []).append(position)
         for link in item.fp.links:
             self._by_link.setdefault(link, []).append(position)
 
+    def _item(self, fp: Fingerprint) -> _Item:
+        cached = self._cache.get(fp.id)
+        if isinstance(cached, _Item) and cached.fp is fp:
+            return cached
+        item = self._cache[fp.id] = _Item.of(fp, self.vocab)
+        return item
+
     def add_known(self, fp: Fingerprint, story_id: str) -> None:
         """A stored article with its stored story id (its leader is its story's oldest member)."""
-        item = _Item.of(fp, self.vocab)
+        item = self._item(fp)
         story = self._stories.get(story_id)
         if story is None:
             self._stories[story_id] = _Story(item, [item])
@@ -498,7 +531,7 @@ class StoryGrouper:
             if fp.id in self._story_of:
                 result[fp.id] = self._story_of[fp.id]
                 continue
-            item = _Item.of(fp, self.vocab)
+            item = self._item(fp)
             story_id = self._best_story(item)
             if story_id is None:
                 story_id, n = fp.id, 0
@@ -514,7 +547,7 @@ class StoryGrouper:
 
     def _best_story(self, item: _Item) -> str | None:
         candidates: set[int] = set()
-        for term in item.fp.terms:
+        for term in self._keys(item.fp):
             candidates.update(self._by_term.get(term, ()))
         for link in item.fp.links:
             candidates.update(self._by_link.get(link, ()))

@@ -4,7 +4,8 @@ Run at the end of each ingest. Articles without a story id (new ones, and ones w
 time or `related` list changed) are grouped oldest first, a slice of CHUNK at a time, against
 the stored articles around them (within the rule's reach: MAX_SPAN + MAX_GAP before, MAX_GAP
 after). Word weights come from the stored articles nearest in time (at least VOCAB_MIN_DOCS of
-them, when the store has that many), so a cold ingest and an incremental one weigh words alike.
+them, when the store has that many; one set of weights per run), so a cold ingest and an
+incremental one weigh words much alike.
 Each grouped article also gets its confirmed coverage: the items of its `related` list that pass
 the same-story test against it. When the code's rule version differs from the one the store
 records, every story id is forgotten first and rebuilt.
@@ -24,6 +25,7 @@ from bot.stories import (
     MAX_GAP,
     MAX_SPAN,
     RULE_VERSION,
+    Fingerprint,
     StoryGrouper,
     Vocabulary,
     confirmed_coverage,
@@ -71,8 +73,10 @@ def _vocabulary(store: Store, start: datetime, end: datetime) -> Vocabulary:
     for reach in _VOCAB_REACH:
         if store.count_between(start - reach, end + reach) >= VOCAB_MIN_DOCS:
             break
-    rows = store.story_texts_between(start - reach, end + reach)
-    return Vocabulary(fingerprint(_article(row)) for row in rows)
+    vocab = Vocabulary()
+    for row in store.story_texts_between(start - reach, end + reach):
+        vocab.add(fingerprint(_article(row)))
+    return vocab
 
 
 def group_stories(store: Store, *, progress: Callable[[int], None] | None = None) -> GroupingReport:
@@ -80,20 +84,34 @@ def group_stories(store: Store, *, progress: Callable[[int], None] | None = None
     rebuilt = store.story_rule() != RULE_VERSION
     if rebuilt:
         store.reset_stories(RULE_VERSION)
+    oldest, newest = store.ungrouped_span()
+    if oldest is None or newest is None:
+        return GroupingReport(grouped=0, rebuilt=rebuilt)
+    # one set of word weights for the whole run: the articles around the ungrouped ones
+    vocab = _vocabulary(store, oldest, newest + CHUNK)
+    prints: dict[str, Fingerprint] = {}  # this run's fingerprints of the stored articles in reach
+    prepared: dict[str, object] = {}  # and their vectors (StoryGrouper's cache)
     grouped = 0
     while (oldest := store.oldest_ungrouped()) is not None:
         end = oldest + CHUNK
-        vocab = _vocabulary(store, oldest, end)
-        grouper = StoryGrouper(vocab)
-        rows = store.story_texts_between(oldest - MAX_SPAN - MAX_GAP, end + MAX_GAP)
+        first = oldest - MAX_SPAN - MAX_GAP
+        grouper = StoryGrouper(vocab, prepared)
         new: list[Article] = []
-        for row in rows:
+        seen: set[str] = set()
+        for row in store.story_texts_between(first, end + MAX_GAP):
             article = _article(row)
+            seen.add(article.id)
+            fp = prints.get(article.id)
+            if fp is None or article.story_id is None:
+                fp = prints[article.id] = fingerprint(article)
             if article.story_id is not None:
-                grouper.add_known(fingerprint(article), article.story_id)
+                grouper.add_known(fp, article.story_id)
             elif article.published < end:
                 new.append(article)
-        assigned = grouper.assign(fingerprint(a) for a in new)
+        for stale in [k for k in prints if k not in seen]:  # out of reach from now on
+            del prints[stale]
+            prepared.pop(stale, None)
+        assigned = grouper.assign(prints[a.id] for a in new)
         related = store.related_blocks([a.id for a in new])
         writes: list[tuple[str, str, str | None]] = []
         for article in new:

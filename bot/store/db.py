@@ -581,6 +581,17 @@ class Store:
         ).fetchone()
         return None if row[0] is None else from_us(row[0])
 
+    def ungrouped_span(self) -> tuple[datetime | None, datetime | None]:
+        """The publish times of the oldest and newest active articles without a story id."""
+        row = self.conn.execute(
+            "SELECT min(published_us), max(published_us) FROM articles "
+            "WHERE story_id IS NULL AND retired_at_us IS NULL"
+        ).fetchone()
+        return (
+            None if row[0] is None else from_us(row[0]),
+            None if row[1] is None else from_us(row[1]),
+        )
+
     def count_between(self, start: datetime, end: datetime) -> int:
         row = self.conn.execute(
             "SELECT count(*) FROM articles WHERE retired_at_us IS NULL "
