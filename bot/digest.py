@@ -100,6 +100,8 @@ def _story(
             # not grouped at ingest (an article built in memory): confirm its list now
             items = confirmed_coverage([member], parse_related(member.related_yaml), vocab)
         for item in items:
+            if item.published is not None and item.published > now:
+                continue  # not yet published at `now` (a related list updated later)
             key = (canonical_url(item.url) if item.url else None) or item.title.casefold()
             if key not in own_links and key not in covered:
                 covered[key] = item

@@ -319,3 +319,16 @@ def test_real_copies_of_a_folder_collapse(corpus_dir: Path) -> None:
     urls = [canonical_url(a.url) for a in digest.articles]
     assert len(urls) == len(set(urls))
     assert len({a.id for a in digest.articles}) == len(digest.articles)
+
+
+def test_coverage_published_after_now_is_not_shown() -> None:
+    title = "Sweden's data watchdog slaps police for unlawful use of Clearview AI"
+    later = (GOLDEN_NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    block = related_block((title, "https://later.example.org/a", "Later News")).replace(
+        "2026-11-26T05:00:00Z", later
+    )
+    main = make_article(title, provider="TechCrunch", related_count=1, related_yaml=block)
+    digest = compose([main])
+    assert digest is not None
+    [item] = [i for s in digest.sections for i in s.items]
+    assert item.also_covered_by == ()
