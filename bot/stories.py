@@ -69,11 +69,14 @@ MIN_EXCERPT_CHARS = 40
 EXCERPT_WORDS = 60
 """Words of an excerpt that count (its opening carries the story)."""
 RARE_SHARE = 0.05
-"""Candidate search: words in at most this share of the documents (and ≥ RARE_MIN) index pairs."""
+"""Candidate search: words in at most this share of the documents (or RARE_MIN) index pairs."""
 RARE_MIN = 20
+MAX_POSTINGS = 60
+"""A word already carried by more articles than this in reach finds no candidates (bounds the
+comparisons per article; the article's rarer words still do)."""
 CANDIDATE_WORDS = 8
-"""Candidate search: besides its rare title words, an article is indexed by this many of its
-rarest excerpt words."""
+"""Candidate search: an article is indexed by this many of its rarest title words and as many
+of its rarest excerpt words."""
 PRIOR_DOCS = 50
 """Documents assumed besides the known ones when weighing words (a small pool is not a feed)."""
 SMALL_FEED_DOUBT = 0.5
@@ -486,12 +489,13 @@ class StoryGrouper:
         """The words an article is found by: its rare title words and its CANDIDATE_WORDS
         rarest excerpt words (a same-story pair shares some of them)."""
         vocab = self.vocab
-        title = {t for t in fp.title_words if vocab.is_rare(t)}
-        rest = sorted(
-            {t for t in fp.excerpt_words if t not in title and vocab.is_rare(t)},
-            key=lambda t: (vocab.df.get(t, 0), t),
-        )
-        return sorted(title) + rest[:CANDIDATE_WORDS]
+
+        def rarest(words: Iterable[str]) -> list[str]:
+            rare = {t for t in words if vocab.is_rare(t)}
+            return sorted(rare, key=lambda t: (vocab.df.get(t, 0), t))[:CANDIDATE_WORDS]
+
+        title = rarest(fp.title_words)
+        return title + [t for t in rarest(fp.excerpt_words) if t not in title]
 
     def _index(self, item: _Item, story_id: str) -> None:
         position = len(self._items)
@@ -548,7 +552,9 @@ class StoryGrouper:
     def _best_story(self, item: _Item) -> str | None:
         candidates: set[int] = set()
         for term in self._keys(item.fp):
-            candidates.update(self._by_term.get(term, ()))
+            postings = self._by_term.get(term, ())
+            if len(postings) <= MAX_POSTINGS:  # else too common around here to tell stories apart
+                candidates.update(postings)
         for link in item.fp.links:
             candidates.update(self._by_link.get(link, ()))
         strength: dict[str, float] = {}
