@@ -410,6 +410,7 @@ class _Item:
     fp: Fingerprint
     vec: dict[str, float]
     title_vec: dict[str, float]
+    keys: list[str] | None = None  # candidate-search words (StoryGrouper._keys), once known
 
     @classmethod
     def of(cls, fp: Fingerprint, vocab: Vocabulary) -> _Item:
@@ -485,9 +486,14 @@ class StoryGrouper:
         self._by_term: dict[str, list[int]] = {}
         self._by_link: dict[str, list[int]] = {}
 
-    def _keys(self, fp: Fingerprint) -> list[str]:
-        """The words an article is found by: its rare title words and its CANDIDATE_WORDS
+    def _keys(self, item: _Item) -> list[str]:
+        """The words an article is found by: its CANDIDATE_WORDS rarest title words and as many
         rarest excerpt words (a same-story pair shares some of them)."""
+        if item.keys is None:
+            item.keys = self._find_keys(item.fp)
+        return item.keys
+
+    def _find_keys(self, fp: Fingerprint) -> list[str]:
         vocab = self.vocab
 
         def rarest(words: Iterable[str]) -> list[str]:
@@ -501,7 +507,7 @@ class StoryGrouper:
         position = len(self._items)
         self._items.append((item, story_id))
         self._story_of[item.fp.id] = story_id
-        for term in self._keys(item.fp):
+        for term in self._keys(item):
             self._by_term.setdefault(term, []).append(position)
         for link in item.fp.links:
             self._by_link.setdefault(link, []).append(position)
@@ -551,7 +557,7 @@ class StoryGrouper:
 
     def _best_story(self, item: _Item) -> str | None:
         candidates: set[int] = set()
-        for term in self._keys(item.fp):
+        for term in self._keys(item):
             postings = self._by_term.get(term, ())
             if len(postings) <= MAX_POSTINGS:  # else too common around here to tell stories apart
                 candidates.update(postings)
