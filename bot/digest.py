@@ -8,6 +8,7 @@ pool serves thousands of servers. Pure: no Discord, no SQLite, no clock (`now` i
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -276,7 +277,6 @@ def compose_digest(
     open_sections = len(sections)
     stories = pool.stories
     taken: set[int] = set()
-    capped = False  # an eligible story was passed over for its outlet's cap
 
     def place(position: int, story: Story) -> bool:
         """Put a story in its most specific subscribed section with room; False if none."""
@@ -298,7 +298,9 @@ def compose_digest(
     exhausted = 0
     providers = -1  # outlets present in the subscribed topics; counted on first need
     previous = -1
-    for position in _walk(pool, keys, sections, per_topic):
+    passed_over: list[int] = []  # stories skipped only for their outlet's cap, best first
+    walker = _walk(pool, keys, sections, per_topic)
+    for position in walker:
         if position == previous:
             continue
         previous = position
@@ -306,7 +308,7 @@ def compose_digest(
         provider = story.provider_key
         taken_here = per_provider.get(provider, 0)
         if taken_here >= cap:
-            capped = True
+            passed_over.append(position)
             continue
         if not _eligible(story, min_quality, posted_ids, window_start, window_end):
             continue
@@ -315,17 +317,16 @@ def compose_digest(
         per_provider[provider] = taken_here + 1
         if open_sections == 0:
             break
-        if taken_here + 1 == cap:  # stop early once every outlet of these topics is used up
+        if taken_here + 1 == cap:  # every outlet of these topics used up: the rest is capped
             exhausted += 1
             if providers < 0:
                 providers = len(frozenset().union(*(pool.providers[key] for key in keys)))
             if exhausted >= providers:
-                capped = True
                 break
-    if open_sections and capped:
-        # second pass: sections still short, and only capped outlets' stories remain
-        previous = -1
-        for position in _walk(pool, keys, sections, per_topic):
+    if open_sections and (passed_over or exhausted):
+        # second pass: sections still short, and only capped outlets' stories remain: those
+        # passed over (best first), then the ones the first pass did not reach
+        for position in itertools.chain(passed_over, walker):
             if position == previous or position in taken:
                 continue
             previous = position

@@ -101,11 +101,15 @@ def search_stories(
     """Like `SearchIndex.search`, but one result per story (stored story ids): its best copy
     with "also: …" outlets; `limit` and `offset` count stories."""
     limit, offset = max(0, min(int(limit), _MAX_LIMIT)), max(0, int(offset))
-    # copies of one story take several article hits: ask for a few more than needed
-    wanted = min(_MAX_LIMIT, 3 * (offset + limit) + 10)
-    hits = index.search(query, now=now, topic=topic, days=days, limit=wanted)
-    story_ids = store.story_ids([hit.article.id for hit in hits])
-    return collapse_stories(hits, story_ids)[offset : offset + limit]
+    # copies of one story take several article hits: ask for a few more than needed, and
+    # more again only when copies left the page short
+    wanted = min(_MAX_LIMIT, offset + limit + 5)
+    while True:
+        hits = index.search(query, now=now, topic=topic, days=days, limit=wanted)
+        stories = collapse_stories(hits, store.story_ids([hit.article.id for hit in hits]))
+        if len(stories) >= offset + limit or len(hits) < wanted or wanted >= _MAX_LIMIT:
+            return stories[offset : offset + limit]
+        wanted = min(_MAX_LIMIT, wanted * 2)
 
 
 def _analyzer() -> tantivy.TextAnalyzer:
