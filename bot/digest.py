@@ -90,7 +90,12 @@ def _provider_key(article: Article) -> str:
 
 
 def _story(
-    members: list[Article], *, now: datetime, weights: RankingWeights, vocab: Vocabulary | None
+    story_id: str,
+    members: list[Article],
+    *,
+    now: datetime,
+    weights: RankingWeights,
+    vocab: Vocabulary | None,
 ) -> tuple[Story, tuple[float, float, str]]:
     """One story from its member articles: best copy, confirmed coverage, score."""
     covered: dict[str, Coverage] = {}  # by link (or title): confirmed `related` items
@@ -137,13 +142,15 @@ def _story(
         quality=effective_quality(best),
         members=ordered,
         covered=tuple(covered.values()),
-        story_id=best.story_id or best.id,
+        story_id=story_id,
     )
     return story, rank_key(score, best)
 
 
-def story_groups(articles: Sequence[Article]) -> tuple[list[list[Article]], Vocabulary | None]:
-    """Articles grouped by story id, in id order. Stored ids are used as they are; articles
+def story_groups(
+    articles: Sequence[Article],
+) -> tuple[dict[str, list[Article]], Vocabulary | None]:
+    """Articles by story id, in the given order. Stored ids are used as they are; articles
     without one (not ingested, e.g. built in memory) are grouped here with `bot.stories`."""
     vocab: Vocabulary | None = None
     if all(a.story_id is not None for a in articles):
@@ -154,7 +161,7 @@ def story_groups(articles: Sequence[Article]) -> tuple[list[list[Article]], Voca
     groups: dict[str, list[Article]] = {}
     for article in articles:
         groups.setdefault(ids[article.id], []).append(article)
-    return list(groups.values()), vocab
+    return groups, vocab
 
 
 def build_pool(
@@ -173,7 +180,10 @@ def build_pool(
     ordered = sorted(unique.values(), key=lambda a: a.id)
     groups, vocab = story_groups(ordered)
     ranked = sorted(
-        (_story(group, now=now, weights=weights, vocab=vocab) for group in groups),
+        (
+            _story(story_id, group, now=now, weights=weights, vocab=vocab)
+            for story_id, group in groups.items()
+        ),
         key=lambda pair: pair[1],
     )
     counts: dict[str, int] = {}
