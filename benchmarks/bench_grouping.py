@@ -7,7 +7,7 @@ Figures:
 - incremental: a batch of 200 new articles of the last day (half of them copies of the others)
   grouped against the stored ones, against the cold run.
 
-    python -m benchmarks.bench_grouping [--quick]
+    python -m benchmarks.bench_grouping [--quick] [--count N]
 """
 
 from __future__ import annotations
@@ -110,7 +110,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    for row in run("--quick" in args):
+    count = int(args[args.index("--count") + 1]) if "--count" in args else None
+    for row in run("--quick" in args, count):
         print(f"{row['name']}: {row['value']:.4g} {row['unit']} (baseline {row['baseline_value']})")
     return 0
 
