@@ -630,7 +630,17 @@ def confirmed_coverage(
     own = set().union(*(fp.links for fp in prints)) if prints else set()
     seen: set[str] = set()
     found: list[Coverage] = []
+    title_words = set().union(*(fp.title_words for fp in prints)) if prints else set()
     for item in related:
+        # cheap refusals first: most items of a topical list share no title word, or are far
+        # apart in time (the title test needs both)
+        if prints and item.published is not None and all(
+            fp.published is not None and abs(fp.published - item.published) > MAX_GAP
+            for fp in prints
+        ):
+            continue
+        if title_words.isdisjoint(words(item.title)):
+            continue
         fp = coverage_fingerprint(item)
         key = next(iter(sorted(fp.links)), item.title)
         if key in seen or fp.links & own:
