@@ -13,6 +13,7 @@ records, every story id is forgotten first and rebuilt.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from bot.stories import (
     Vocabulary,
     confirmed_coverage,
     fingerprint,
+    words,
 )
 
 if TYPE_CHECKING:
@@ -66,6 +68,17 @@ def _article(
         video_url=video_url,
         story_id=story_id,
     )
+
+
+_RELATED_TITLE = re.compile(r"^\s*-?\s*title:\s*(.+)$", re.MULTILINE)
+
+
+def _may_cover(article: Article, block: str, vocab: Vocabulary) -> bool:
+    """Whether any item title of a raw `related` block shares a word with the article's title
+    that is not one of the feed's everyday words (confirming coverage needs one in practice):
+    most topical lists are refused without being parsed."""
+    own = {w for w in words(article.title) if vocab.is_rare(w)}
+    return any(not own.isdisjoint(words(m)) for m in _RELATED_TITLE.findall(block))
 
 
 def _vocabulary(store: Store, start: datetime, end: datetime) -> Vocabulary:
@@ -116,7 +129,7 @@ def group_stories(store: Store, *, progress: Callable[[int], None] | None = None
         writes: list[tuple[str, str, str | None]] = []
         for article in new:
             block = related.get(article.id, "")
-            items = _parse_related(block) if block else ()
+            items = _parse_related(block) if block and _may_cover(article, block, vocab) else ()
             covered = confirmed_coverage([article], items, vocab) if items else ()
             writes.append((article.id, assigned[article.id], encode_coverage(covered)))
         store.set_stories(writes)
