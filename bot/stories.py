@@ -634,9 +634,13 @@ def confirmed_coverage(
     for item in related:
         # cheap refusals first: most items of a topical list share no title word, or are far
         # apart in time (the title test needs both)
-        if prints and item.published is not None and all(
-            fp.published is not None and abs(fp.published - item.published) > MAX_GAP
-            for fp in prints
+        if (
+            prints
+            and item.published is not None
+            and all(
+                fp.published is not None and abs(fp.published - item.published) > MAX_GAP
+                for fp in prints
+            )
         ):
             continue
         if title_words.isdisjoint(words(item.title)):
