@@ -52,12 +52,9 @@ def _store(folder: Path, articles: list[Article]) -> Store:
     return store
 
 
-def run(quick: bool) -> list[dict[str, Any]]:
-    count = (
-        int(sys.argv[sys.argv.index("--count") + 1])
-        if "--count" in sys.argv
-        else (3_000 if quick else 100_000)
-    )
+def run(quick: bool, count: int | None = None) -> list[dict[str, Any]]:
+    """The figures; `count` stored articles (default 100,000, quick 3,000)."""
+    count = count or (3_000 if quick else 100_000)
     articles = _with_copies(make_articles(int(count * 0.9), seed=21), 0.1 / 0.9, seed=22)
     # an ingest run's new articles: published in the last day, half of them copies
     rng = random.Random(25)

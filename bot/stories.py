@@ -211,7 +211,7 @@ def _stem(word: str) -> str:
     return str(_STEMMER.stemWord(word.removesuffix("'s")))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)  # the texts of the articles in reach (bounded memory: texts are long)
 def words(text: str) -> tuple[str, ...]:
     """Content words of a text: NFKC, casefolded, stop words dropped, English stems (Snowball:
     "dates" = "date", "delayed" = "delay"); "3.2" and "it's" stay whole words."""
