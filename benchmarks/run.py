@@ -21,7 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SUITE = ("parse", "ingest", "sources", "search", "compose", "delivery", "interactions", "memory")
+SUITE = (
+    "parse",
+    "ingest",
+    "sources",
+    "search",
+    "compose",
+    "grouping",
+    "delivery",
+    "interactions",
+    "memory",
+)
 FIELDS = ("name", "value", "unit", "baseline", "baseline_value", "ratio", "target", "met", "notes")
 
 

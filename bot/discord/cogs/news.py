@@ -34,6 +34,7 @@ from bot.discord.formatting import (
 )
 from bot.discord.payloads import payload_kwargs
 from bot.ingest import canonical_url
+from bot.search.index import search_stories
 from bot.store.db import FoundArticle
 from bot.store.ledger import posted_at
 
@@ -166,7 +167,9 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
         wanted = await self.topics.resolve(topic) if topic else None
         await interaction.response.defer(ephemeral=not share, thinking=True)
         hits = await self.context.store.run(
-            index.search,
+            search_stories,
+            index,
+            self.context.store.store,
             query,
             now=self.context.clock(),
             topic=wanted,
