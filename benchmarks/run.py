@@ -28,6 +28,7 @@ SUITE = (
     "search",
     "store",
     "compose",
+    "grouping",
     "delivery",
     "interactions",
     "memory",

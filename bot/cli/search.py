@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli._common import err, out, read_store, unknown_topic
-from bot.search.index import SearchHit, SearchIndex
+from bot.search.index import SearchHit, SearchIndex, search_stories
 from bot.settings import Settings
 from bot.store import Store, StoreError
 
@@ -58,6 +58,7 @@ def hit_json(hit: SearchHit) -> dict[str, Any]:
         "quality": article.quality,
         "heat": article.heat,
         "score": hit.score,
+        "also": list(hit.also),
     }
 
 
@@ -97,7 +98,9 @@ def _search(args: argparse.Namespace, settings: Settings, store: Store) -> list[
     query = " ".join(args.query)
     with _open_index(settings.index_dir) as index:
         index.sync(store)
-        return index.search(query, now=datetime.now(UTC), topic=args.topic, limit=args.limit)
+        return search_stories(
+            index, store, query, now=datetime.now(UTC), topic=args.topic, limit=args.limit
+        )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -137,5 +140,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"{number:>2}. {article.title} - {article.provider.name}, "
             f"{article.published:%Y-%m-%d} (score {hit.score:.3f})"
         )
+        if hit.also:
+            out(f"    also: {', '.join(hit.also)}")
         out(f"    {article.url}")
     return 0

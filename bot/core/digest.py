@@ -1,16 +1,14 @@
-"""Digest composition: collapse a window's articles into stories once, then pick per server.
+"""Digest composition: group a window's articles into stories once, then pick per server.
 
-`build_pool` does the expensive part once per window (story collapse, scoring, per-topic
-ordering); `compose_digest` is a cheap walk over that pool for one server's settings, so one
+`build_pool` does the expensive part once per window (stories by their stored story id, their
+confirmed coverage, scoring, per-topic ordering); `compose_digest` is a cheap walk over that pool for one server's settings, so one
 pool serves thousands of servers. Pure: no Discord, no SQLite, no clock (`now` is passed in).
 """
 
 from __future__ import annotations
 
 import heapq
-import math
-import re
-import unicodedata
+import itertools
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -18,26 +16,24 @@ from datetime import datetime, timedelta
 from bot.core.models import Article, Coverage, Digest, DigestItem, DigestSection, GuildSettings
 from bot.core.models import ScoreBreakdown as Score
 from bot.core.ranking import RankingWeights, effective_quality, rank_key, score_article
+from bot.core.stories import Vocabulary, confirmed_coverage, fingerprint, group_articles, outlet_key
 from bot.ingest import canonical_url
 from bot.ingest.related import parse_related
 
-TITLE_SIMILARITY = 0.8
-"""Token Jaccard similarity at or above which two titles are the same story."""
-TITLE_MIN_TOKENS = 4
-"""Shorter titles collapse only when their token sets are equal."""
-SAME_STORY_MAX_APART = timedelta(days=3)
-"""Articles further apart in time than this are different stories (unless the same URL)."""
 MAX_ALSO_COVERED = 25
 """At most this many "also covered by" names per story."""
 MAX_CATCH_UP = timedelta(days=7)
 """A window since the last digest never reaches further back than this (or the look-back)."""
 
-_TOKEN = re.compile(r"\w+(?:[.,:]\w+)*")
-
 
 @dataclass(frozen=True, slots=True)
 class Story:
-    """One story of a pool: its digest item (best article, score, other outlets) and its copies."""
+    """One story of a pool: its digest item (best article, score, other outlets) and its copies.
+
+    `members` are its articles in the pool, best first; `covered` the `related` items confirmed
+    to be the same story (other outlets' reports not in the store); `story_id` its stored id.
+    `item.coverage` counts the distinct outlets among both, other than the best article's.
+    """
 
     item: DigestItem
     member_ids: frozenset[str]
@@ -45,6 +41,9 @@ class Story:
     topic_keys: tuple[str, ...]  # most specific first
     provider_key: str
     quality: int
+    members: tuple[Article, ...] = ()
+    covered: tuple[Coverage, ...] = ()
+    story_id: str = ""
 
     @property
     def article(self) -> Article:
@@ -86,162 +85,53 @@ def topic_key(topic: str) -> str:
 
 
 def _provider_key(article: Article) -> str:
-    domain = article.provider.domain.strip().casefold().removeprefix("www.")
-    return domain or article.provider.name.strip().casefold()
-
-
-def _canon(url: str | None) -> str | None:
-    return canonical_url(url) if url else None  # never raises (bot.ingest contract)
-
-
-def _related(article: Article) -> tuple[Coverage, ...]:
-    return parse_related(article.related_yaml)  # cached; "" or unusable -> ()
-
-
-def title_tokens(title: str) -> frozenset[str]:
-    """Normalised word set of a title (NFKC, casefolded, punctuation dropped; "3.2" is one word)."""
-    return frozenset(_TOKEN.findall(unicodedata.normalize("NFKC", title).casefold()))
-
-
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    """|a ∩ b| / |a ∪ b| (0.0 for two empty sets)."""
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
-
-
-def _similar_title_pairs(articles: Sequence[Article]) -> Iterator[tuple[int, int]]:
-    """Pairs with near-identical titles, found by prefix filtering (no all-pairs scan)."""
-    tokens = [title_tokens(a.title) for a in articles]
-    numbers = [frozenset(t for t in toks if any(c.isdigit() for c in t)) for toks in tokens]
-    frequency: dict[str, int] = {}
-    for toks in tokens:
-        for tok in toks:
-            frequency[tok] = frequency.get(tok, 0) + 1
-    index: dict[str, list[int]] = {}
-    for i, toks in enumerate(tokens):
-        if not toks:
-            continue
-        ordered = sorted(toks, key=lambda t: (frequency[t], t))
-        # J >= t needs |A ∩ B| >= t·|A|: B must share one of A's rarest |A| - ceil(t·|A|) + 1.
-        prefix = ordered[: len(ordered) - math.ceil(TITLE_SIMILARITY * len(ordered)) + 1]
-        candidates: set[int] = set()
-        for tok in prefix:
-            candidates.update(index.get(tok, ()))
-            index.setdefault(tok, []).append(i)
-        for j in sorted(candidates):
-            a, b = tokens[i], tokens[j]
-            if numbers[i] != numbers[j]:  # "season 3" vs "season 4": other stories
-                same = False
-            elif min(len(a), len(b)) < TITLE_MIN_TOKENS:
-                same = a == b
-            else:
-                same = jaccard(a, b) >= TITLE_SIMILARITY
-            if same:
-                yield j, i
-
-
-class _UnionFind:
-    def __init__(self, size: int) -> None:
-        self.parent = list(range(size))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
-def _collapse(
-    articles: Sequence[Article], *, now: datetime, weights: RankingWeights
-) -> list[list[int]]:
-    """Groups of article positions that are the same story, best article first.
-
-    1. Copies merge transitively: the same canonical URL, or near-identical titles.
-    2. Copy groups linked by a `related` list merge by leader clustering, not transitively:
-       groups are visited best first and join the best story they are directly linked to,
-       else start one. Related lists chain loosely related news; a closure would merge weeks.
-    Links other than the same URL only count between articles at most SAME_STORY_MAX_APART apart.
-    """
-
-    def close(i: int, j: int) -> bool:
-        return abs(articles[i].published - articles[j].published) <= SAME_STORY_MAX_APART
-
-    copies = _UnionFind(len(articles))
-    by_url: dict[str, list[int]] = {}
-    for i, article in enumerate(articles):
-        for url in (article.url, article.original_url, article.video_url):
-            key = _canon(url)
-            if key is not None:
-                same = by_url.setdefault(key, [])
-                if same:
-                    copies.union(same[0], i)
-                same.append(i)
-    for i, j in _similar_title_pairs(articles):
-        if close(i, j):
-            copies.union(i, j)
-    root = [copies.find(i) for i in range(len(articles))]
-    related: dict[int, set[int]] = {}
-    for i, article in enumerate(articles):
-        for coverage in _related(article):
-            key = _canon(coverage.url)
-            for j in by_url.get(key, ()) if key is not None else ():
-                if root[i] != root[j] and close(i, j):
-                    related.setdefault(root[i], set()).add(root[j])
-                    related.setdefault(root[j], set()).add(root[i])
-    own = [
-        rank_key(score_article(a, now=now, weights=weights, coverage=a.related_count), a)
-        for a in articles
-    ]
-    members: dict[int, list[int]] = {}
-    for i in sorted(range(len(articles)), key=own.__getitem__):
-        members.setdefault(root[i], []).append(i)
-    rank = {r: n for n, r in enumerate(members)}  # copy groups, best first
-    groups: dict[int, list[int]] = {}
-    for r, copy_group in members.items():
-        heads = [h for h in related.get(r, ()) if h in groups]
-        if heads:
-            groups[min(heads, key=rank.__getitem__)].extend(copy_group)
-        else:
-            groups[r] = list(copy_group)
-    return list(groups.values())
+    return outlet_key(article.provider.name, article.provider.domain)
 
 
 def _story(
-    members: list[Article], *, now: datetime, weights: RankingWeights
+    story_id: str,
+    members: list[Article],
+    *,
+    now: datetime,
+    weights: RankingWeights,
+    vocab: Vocabulary | None,
 ) -> tuple[Story, tuple[float, float, str]]:
-    urls: set[str] = set()
-    related: list[Coverage] = []
+    """One story from its member articles: best copy, confirmed coverage, score."""
+    covered: dict[str, Coverage] = {}  # by link (or title): confirmed `related` items
+    own_links = {canonical_url(m.url) for m in members}
     for member in members:
-        key = _canon(member.url)
-        if key is not None:
-            urls.add(key)
-        for item in _related(member):
-            related.append(item)
-            key = _canon(item.url)
-            if key is not None:
-                urls.add(key)
-    coverage = max(len(urls) - 1, max(m.related_count for m in members), len(members) - 1, 0)
+        items = member.coverage
+        if member.story_id is None and member.related_yaml and vocab is not None:
+            # not grouped at ingest (an article built in memory): confirm its list now
+            items = confirmed_coverage([member], parse_related(member.related_yaml), vocab)
+        for item in items:
+            if item.published is not None and item.published > now:
+                continue  # not yet published at `now` (a related list updated later)
+            key = (canonical_url(item.url) if item.url else None) or item.title.casefold()
+            if key not in own_links and key not in covered:
+                covered[key] = item
+    outlets = {_provider_key(m) for m in members}
+    outlets.update(outlet_key(c.provider, c.domain) for c in covered.values())
+    outlets.discard("")
+    coverage = max(len(outlets) - 1, 0)
     scored = [(score_article(m, now=now, weights=weights, coverage=coverage), m) for m in members]
     scored.sort(key=lambda pair: rank_key(pair[0], pair[1]))
     score, best = scored[0]
-    seen = {best.provider.name.strip().casefold()}
+    seen = {_provider_key(best)}
     names: list[str] = []
-    for name in [m.provider.name for _, m in scored[1:]] + [c.provider for c in related]:
-        folded = name.strip().casefold()
-        if folded and folded not in seen and len(names) < MAX_ALSO_COVERED:
-            seen.add(folded)
+    others = [(_provider_key(m), m.provider.name) for _, m in scored[1:]]
+    others += [(outlet_key(c.provider, c.domain), c.provider or c.domain) for c in covered.values()]
+    for key, name in others:
+        if key and key not in seen and name.strip() and len(names) < MAX_ALSO_COVERED:
+            seen.add(key)
             names.append(name.strip())
     topics: list[str] = []
-    for member in [best] + [m for _, m in scored[1:]]:
+    for _, member in scored:
         for topic in member.topics:
             key = topic_key(topic)
             if key and key not in topics:
                 topics.append(key)
+    ordered = tuple(m for _, m in scored)
     story = Story(
         item=DigestItem(best, score, tuple(names), coverage),
         member_ids=frozenset(m.id for m in members),
@@ -249,17 +139,37 @@ def _story(
         topic_keys=tuple(topics),
         provider_key=_provider_key(best),
         quality=effective_quality(best),
+        members=ordered,
+        covered=tuple(covered.values()),
+        story_id=story_id,
     )
     return story, rank_key(score, best)
+
+
+def story_groups(
+    articles: Sequence[Article],
+) -> tuple[dict[str, list[Article]], Vocabulary | None]:
+    """Articles by story id, in the given order. Stored ids are used as they are; articles
+    without one (not ingested, e.g. built in memory) are grouped here with `bot.core.stories`."""
+    vocab: Vocabulary | None = None
+    if all(a.story_id is not None for a in articles):
+        ids = {a.id: str(a.story_id) for a in articles}
+    else:
+        vocab = Vocabulary(fingerprint(a) for a in articles)
+        ids = group_articles(articles, vocab=vocab)
+    groups: dict[str, list[Article]] = {}
+    for article in articles:
+        groups.setdefault(ids[article.id], []).append(article)
+    return groups, vocab
 
 
 def build_pool(
     articles: Sequence[Article], *, now: datetime, weights: RankingWeights
 ) -> CandidatePool:
-    """Collapse `articles` into stories, score each once at `now`, and index them by topic.
+    """Group `articles` into stories, score each once at `now`, and index them by topic.
 
     Articles with the same id (the same canonical URL, e.g. copied into two source folders)
-    count once.
+    count once; articles with the same story id (`bot.core.stories`, stored at ingest) are one story.
     """
     if now.tzinfo is None:
         raise ValueError("build_pool needs a timezone-aware `now`")
@@ -267,10 +177,11 @@ def build_pool(
     for article in articles:
         unique.setdefault(article.id, article)
     ordered = sorted(unique.values(), key=lambda a: a.id)
+    groups, vocab = story_groups(ordered)
     ranked = sorted(
         (
-            _story([ordered[i] for i in group], now=now, weights=weights)
-            for group in _collapse(ordered, now=now, weights=weights)
+            _story(story_id, group, now=now, weights=weights, vocab=vocab)
+            for story_id, group in groups.items()
         ),
         key=lambda pair: pair[1],
     )
@@ -318,6 +229,23 @@ def _walk(
         yield position
 
 
+def _eligible(
+    story: Story,
+    min_quality: int,
+    posted_ids: Collection[str],
+    window_start: datetime,
+    window_end: datetime,
+) -> bool:
+    if story.quality < min_quality:
+        return False
+    published = story.member_published
+    if published[0] >= window_end or published[-1] < window_start:
+        return False
+    if len(published) > 1 and not any(window_start <= p < window_end for p in published):
+        return False
+    return not (posted_ids and not story.member_ids.isdisjoint(posted_ids))
+
+
 def compose_digest(
     pool: CandidatePool,
     settings: GuildSettings,
@@ -332,7 +260,10 @@ def compose_digest(
     none of its copies is in `posted_ids` (pass a set), and its quality (missing = neutral)
     is at least `min_quality`. Stories are taken best first; each goes under its most
     specific subscribed topic that still has room, at most `per_topic` per topic and
-    `max_per_provider` per outlet across the digest. Sections are ordered by their best story.
+    `max_per_provider` per outlet across the digest. The outlet cap is for diversity, never
+    for emptiness: when a section is left short while eligible stories remain only from
+    capped outlets, a second pass fills it from them (best first). A story appears once.
+    Sections are ordered by their best story.
     """
     if window_start.tzinfo is None or window_end.tzinfo is None:
         raise ValueError("compose_digest needs timezone-aware window bounds")
@@ -351,53 +282,67 @@ def compose_digest(
         settings.max_per_provider,
         settings.min_quality,
     )
+    keys = [key for key in display if key in pool.by_topic]
     open_sections = len(sections)
-    exhausted = 0
-    providers = -1  # outlets present in the subscribed topics; counted on first need
     stories = pool.stories
-    previous = -1
-    for position in _walk(
-        pool, [key for key in display if key in pool.by_topic], sections, per_topic
-    ):
-        if position == previous:
-            continue
-        previous = position
-        story = stories[position]
-        provider = story.provider_key
-        taken = per_provider.get(provider, 0)
-        if taken >= cap or story.quality < min_quality:
-            continue
-        published = story.member_published
-        if published[0] >= window_end or published[-1] < window_start:
-            continue
-        if len(published) > 1 and not any(window_start <= p < window_end for p in published):
-            continue
-        if posted_ids and not story.member_ids.isdisjoint(posted_ids):
-            continue
+    taken: set[int] = set()
+
+    def place(position: int, story: Story) -> bool:
+        """Put a story in its most specific subscribed section with room; False if none."""
+        nonlocal open_sections
         home = next(
             (k for k in story.topic_keys if k in sections and len(sections[k]) < per_topic),
             None,
         )
         if home is None:
-            continue
+            return False
         items = sections[home]
-        if not items:
-            first_position[home] = position
+        first_position[home] = min(first_position.get(home, position), position)
         items.append(story.item)
-        per_provider[provider] = taken + 1
+        taken.add(position)
         if len(items) == per_topic:
             open_sections -= 1
-            if open_sections == 0:
-                break
-        if taken + 1 == cap:  # stop early once every outlet of these topics is used up
+        return True
+
+    exhausted = 0
+    providers = -1  # outlets present in the subscribed topics; counted on first need
+    previous = -1
+    passed_over: list[int] = []  # stories skipped only for their outlet's cap, best first
+    walker = _walk(pool, keys, sections, per_topic)
+    for position in walker:
+        if position == previous:
+            continue
+        previous = position
+        story = stories[position]
+        provider = story.provider_key
+        taken_here = per_provider.get(provider, 0)
+        if taken_here >= cap:
+            passed_over.append(position)
+            continue
+        if not _eligible(story, min_quality, posted_ids, window_start, window_end):
+            continue
+        if not place(position, story):
+            continue
+        per_provider[provider] = taken_here + 1
+        if open_sections == 0:
+            break
+        if taken_here + 1 == cap:  # every outlet of these topics used up: the rest is capped
             exhausted += 1
             if providers < 0:
-                providers = len(
-                    frozenset().union(
-                        *(pool.providers[key] for key in display if key in pool.providers)
-                    )
-                )
+                providers = len(frozenset().union(*(pool.providers[key] for key in keys)))
             if exhausted >= providers:
+                break
+    if open_sections and (passed_over or exhausted):
+        # second pass: sections still short, and only capped outlets' stories remain: those
+        # passed over (best first), then the ones the first pass did not reach
+        for position in itertools.chain(passed_over, walker):
+            if position == previous or position in taken:
+                continue
+            previous = position
+            story = stories[position]
+            if not _eligible(story, min_quality, posted_ids, window_start, window_end):
+                continue
+            if place(position, story) and open_sections == 0:
                 break
     filled = sorted((key for key in sections if sections[key]), key=first_position.__getitem__)
     if not filled:

@@ -33,7 +33,7 @@ class Provider:
 
 @dataclass(frozen=True, slots=True)
 class Coverage:
-    """Another outlet's coverage of the same story (one item of an article's `related` list)."""
+    """One item of an article's `related` list (other coverage, same story only if confirmed)."""
 
     title: str
     url: str | None
@@ -52,6 +52,8 @@ class Article:
     `trending` mirrors upstream's `published` flag; it never makes an article ineligible.
     `related_yaml` is the raw `related` block; `bot.ingest.related.parse_related` turns it into
     `Coverage` values on demand (parsing it is the expensive part of ingest).
+    `story_id` names the story the article belongs to (`bot.core.stories`, stored at ingest; None
+    when not yet grouped); `coverage` holds its `related` items confirmed to be the same story.
     """
 
     id: str
@@ -70,6 +72,8 @@ class Article:
     video_url: str | None = None
     related_count: int = 0
     related_yaml: str = field(default="", repr=False, compare=False)
+    story_id: str | None = field(default=None, compare=False)
+    coverage: tuple[Coverage, ...] = field(default=(), repr=False, compare=False)
 
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

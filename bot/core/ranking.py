@@ -1,4 +1,4 @@
-"""Article scores: quality, heat, coverage and recency, each normalised to 0..1 and weighted.
+"""Article scores: quality and heat lead, then confirmed coverage and recency (each 0..1, weighted).
 
 Pure and deterministic given the article, `now` and the weights (see docs/ranking.md for the
 formula and a worked example). Nothing here knows about Discord, SQLite or files.
@@ -20,8 +20,10 @@ NEUTRAL_QUALITY = 67
 """Quality assumed when upstream gave none: the median of real folders."""
 HEAT_REF = 3700
 """Heat at which the heat signal saturates (the highest seen in real folders)."""
-COVERAGE_REF = 50
-"""Number of other outlets at which the coverage signal saturates."""
+NEUTRAL_HEAT = 60
+"""A typical known heat (the median of real folders is 37-107): half of an unknown heat's guess."""
+COVERAGE_REF = 10
+"""Number of other outlets confirmed to report the story at which the coverage signal saturates."""
 HALF_LIFE_HOURS = 24.0
 """Recency halves every this many hours of age."""
 
@@ -33,8 +35,8 @@ class RankingWeights(BaseModel):
 
     quality: Annotated[float, Field(ge=0)] = 1.0
     heat: Annotated[float, Field(ge=0)] = 1.0
-    coverage: Annotated[float, Field(ge=0)] = 0.8
-    recency: Annotated[float, Field(ge=0)] = 0.6
+    coverage: Annotated[float, Field(ge=0)] = 0.5
+    recency: Annotated[float, Field(ge=0)] = 0.5
 
 
 def _clip(value: float) -> float:
@@ -73,17 +75,17 @@ def score_article(
 ) -> ScoreBreakdown:
     """Score one article at `now`.
 
-    `coverage` is how many *other* outlets carry the same story (its `related` items plus
-    collapsed duplicates; 0 = only this one). Unknown heat (None) is never treated as cold:
-    it is imputed as the weighted mean of the quality and coverage signals.
+    `coverage` is how many *other* outlets are confirmed to report the same story (merged
+    articles and confirmed `related` items, see bot.core.stories; 0 = only this one). Unknown heat
+    (None) is never treated as cold: it is imputed as the mean of the article's quality signal
+    and the heat signal of a typical known heat (NEUTRAL_HEAT).
     """
     if now.tzinfo is None or article.published.tzinfo is None:
         raise ValueError("score_article needs timezone-aware datetimes")
     quality = quality_signal(article.quality)
     cover = coverage_signal(coverage)
     if article.heat is None:
-        known = weights.quality + weights.coverage
-        heat = (weights.quality * quality + weights.coverage * cover) / known if known else 0.5
+        heat = (quality + heat_signal(NEUTRAL_HEAT)) / 2
     else:
         heat = heat_signal(article.heat)
     recency = recency_signal(article.published, now)

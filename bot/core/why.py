@@ -16,7 +16,6 @@ from typing import Literal
 from bot.core.digest import CandidatePool, Story, build_pool, compose_digest, topic_key
 from bot.core.models import Article, Digest, GuildSettings, ScoreBreakdown
 from bot.core.ranking import RankingWeights
-from bot.ingest.related import parse_related
 
 Verdict = Literal["included", "excluded", "unknown"]
 ReasonCode = Literal[
@@ -128,27 +127,20 @@ def _members(story: Story, by_id: Mapping[str, Article]) -> tuple[StoryMember, .
     return tuple(_member(a) for a in (story.article, *others))
 
 
-def _coverage(story: Story, by_id: Mapping[str, Article]) -> tuple[CoverageLink, ...]:
-    """The outlets the story names as also covering it, with the link and title of each.
-
-    Built from `Story.also_covered_by` (names): a copy of the story from that outlet gives the
-    link, else the `related` item of a copy that named it.
-    """
-    copies = [by_id[i] for i in sorted(story.member_ids) if i in by_id]
+def _coverage(story: Story) -> tuple[CoverageLink, ...]:
+    """The outlets the story names as also covering it, each with its link and title: its
+    other copies first, then the `related` items confirmed to be the same story."""
     known: dict[str, CoverageLink] = {}
-    for copy in copies:
+    for copy in story.members:
         if copy.id != story.article.id:
             known.setdefault(
                 copy.provider.name.strip().casefold(),
                 CoverageLink(copy.url or copy.original_url, copy.provider.name, copy.title),
             )
-    wanted = {name.strip().casefold() for name in story.also_covered_by} - set(known)
-    for copy in copies if wanted else ():
-        for item in parse_related(copy.related_yaml):
-            folded = item.provider.strip().casefold()
-            if folded in wanted:
-                wanted.discard(folded)
-                known[folded] = CoverageLink(item.url, item.provider, item.title)
+    for item in story.covered:
+        known.setdefault(
+            item.provider.strip().casefold(), CoverageLink(item.url, item.provider, item.title)
+        )
     return tuple(
         known.get(name.strip().casefold(), CoverageLink(None, name, None))
         for name in story.also_covered_by
@@ -324,7 +316,7 @@ def explain(
         raise ValueError(f"article {article.id} is in no story of its own pool")
     position, story = located
     by_id = {a.id: a for a in (*articles, *neighbours, article)}
-    members, coverage = _members(story, by_id), _coverage(story, by_id)
+    members, coverage = _members(story, by_id), _coverage(story)
 
     def done(outcome: _Outcome, shown_as: StoryMember | None = None) -> Explanation:
         return Explanation(

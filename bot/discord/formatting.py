@@ -372,8 +372,10 @@ def search_page(
     first = (max(page, 1) - 1) * RESULTS_PER_PAGE + 1
     lines = []
     for offset, hit in enumerate(hits):
-        topic = [fit(hit.article.topics[0], 60)] if hit.article.topics else []
-        lines.append(_list_line(first + offset, hit.article, topic))
+        details = [fit(hit.article.topics[0], 60)] if hit.article.topics else []
+        if hit.also:
+            details.append(fit("also: " + ", ".join(hit.also), 200))
+        lines.append(_list_line(first + offset, hit.article, details))
     shown_query = query.strip() or "(empty)"
     embed = _list_embed(
         fit(f"🔎 {shown_query}", TITLE_MAX),
@@ -391,8 +393,10 @@ def top_page(
     first = (max(page, 1) - 1) * RESULTS_PER_PAGE + 1
     lines = []
     for offset, item in enumerate(items):
-        signals = _signals(item, None)
-        lines.append(_list_line(first + offset, item.article, [signals] if signals else []))
+        details = [signals] if (signals := _signals(item, None)) else []
+        if item.also_covered_by:
+            details.append(fit("also: " + ", ".join(item.also_covered_by[:5]), 200))
+        lines.append(_list_line(first + offset, item.article, details))
     heading = f"🏆 Top stories — {topic.strip()}" if topic and topic.strip() else "🏆 Top stories"
     embed = _list_embed(
         fit(heading, TITLE_MAX),

@@ -15,9 +15,9 @@ import logging
 import math
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,8 +56,60 @@ _TOPICS_REPEAT = 2
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
+    """One result: an article (its story's best-matching copy) and, once results are grouped
+    by story (`search_stories`), the other outlets whose copies matched too."""
+
     article: Article
     score: float
+    also: tuple[str, ...] = ()
+
+
+MAX_ALSO = 5
+"""At most this many "also: …" outlets per result."""
+
+
+def collapse_stories(hits: Sequence[SearchHit], story_ids: Mapping[str, str]) -> list[SearchHit]:
+    """One hit per story, in the given (best first) order: the story's first hit, with the
+    other copies' outlets as `also`. An article without a story id is its own story."""
+    first: dict[str, int] = {}
+    grouped: list[tuple[SearchHit, list[str], set[str]]] = []
+    for hit in hits:
+        story = story_ids.get(hit.article.id, hit.article.id)
+        name = hit.article.provider.name.strip()
+        if story not in first:
+            first[story] = len(grouped)
+            grouped.append((hit, [], {name.casefold()}))
+            continue
+        _, names, seen = grouped[first[story]]
+        if name and name.casefold() not in seen and len(names) < MAX_ALSO:
+            seen.add(name.casefold())
+            names.append(name)
+    return [replace(hit, also=tuple(names)) for hit, names, _ in grouped]
+
+
+def search_stories(
+    index: SearchIndex,
+    store: Store,
+    query: str,
+    *,
+    now: datetime,
+    topic: str | None = None,
+    days: int | None = None,
+    limit: int = 10,
+    offset: int = 0,
+) -> list[SearchHit]:
+    """Like `SearchIndex.search`, but one result per story (stored story ids): its best copy
+    with "also: …" outlets; `limit` and `offset` count stories."""
+    limit, offset = max(0, min(int(limit), _MAX_LIMIT)), max(0, int(offset))
+    # copies of one story take several article hits: ask for a few more than needed, and
+    # more again only when copies left the page short
+    wanted = min(_MAX_LIMIT, offset + limit + 5)
+    while True:
+        hits = index.search(query, now=now, topic=topic, days=days, limit=wanted)
+        stories = collapse_stories(hits, store.story_ids([hit.article.id for hit in hits]))
+        if len(stories) >= offset + limit or len(hits) < wanted or wanted >= _MAX_LIMIT:
+            return stories[offset : offset + limit]
+        wanted = min(_MAX_LIMIT, wanted * 2)
 
 
 def _analyzer() -> tantivy.TextAnalyzer:

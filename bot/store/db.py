@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.core.models import Article, Image, Provider
+from bot.core.models import Article, Coverage, Image, Provider
 from bot.ingest.clean import clean_url
 from bot.ingest.identity import article_id as link_id
 from bot.ingest.identity import canonical_url
@@ -113,7 +113,18 @@ _ARTICLE_COLUMNS = (
     "related_count, related_z"
 )
 
+# what reads select: the written columns plus the story grouping (`story_id`, `coverage`)
+_READ_COLUMNS = _ARTICLE_COLUMNS + ", story_id, coverage"
 
+
+# an upsert keeps the story grouping only when the words, time and related list are the same
+# (qualified names and a NULL-safe comparison both engines accept)
+_SAME_CONTENT = (
+    "articles.title = excluded.title AND articles.excerpt = excluded.excerpt "
+    "AND articles.published_us = excluded.published_us "
+    "AND (articles.related_z = excluded.related_z "
+    "OR (articles.related_z IS NULL AND excluded.related_z IS NULL))"
+)
 _NOT_GIVEN: Any = object()
 # `json.dumps(value, ensure_ascii=False)`, without building an encoder per call
 _TO_JSON = json.JSONEncoder(ensure_ascii=False).encode
@@ -149,8 +160,37 @@ def _article_values(article: Article, related_z: bytes | None = _NOT_GIVEN) -> t
     )
 
 
+def encode_coverage(items: Sequence[Coverage]) -> str | None:
+    """How an article's confirmed coverage is stored (JSON; None when there is none)."""
+    if not items:
+        return None
+    return _TO_JSON(
+        [
+            [
+                c.title,
+                c.url,
+                c.provider,
+                c.domain,
+                None if c.published is None else to_us(c.published),
+                c.quality,
+            ]
+            for c in items
+        ]
+    )
+
+
+def decode_coverage(text: str | None) -> tuple[Coverage, ...]:
+    if not text:
+        return ()
+    return tuple(
+        Coverage(title, url, provider, domain, None if us is None else from_us(us), quality)
+        for title, url, provider, domain, us, quality in json.loads(text)
+    )
+
+
 def _row_to_article(row: Sequence[Any]) -> Article:
     related_z = row[17]
+    grouped = len(row) > 19
     return Article(
         id=row[0],
         title=row[1],
@@ -168,6 +208,8 @@ def _row_to_article(row: Sequence[Any]) -> Article:
         video_url=row[15],
         related_count=row[16],
         related_yaml=_inflate(related_z).decode("utf-8") if related_z else "",
+        story_id=row[18] if grouped else None,
+        coverage=decode_coverage(row[19]) if grouped else (),
     )
 
 
@@ -421,7 +463,7 @@ class Store:
 
     def get_article(self, article_id: str) -> Article | None:
         row = self.conn.execute(
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ? AND retired_at_us IS NULL",  # noqa: S608
+            f"SELECT {_READ_COLUMNS} FROM articles WHERE id = ? AND retired_at_us IS NULL",  # noqa: S608
             (article_id,),
         ).fetchone()
         return None if row is None else _row_to_article(row)
@@ -459,7 +501,7 @@ class Store:
             chunk = unique[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self.conn.execute(
-                f"SELECT {_ARTICLE_COLUMNS} FROM articles "  # noqa: S608
+                f"SELECT {_READ_COLUMNS} FROM articles "  # noqa: S608
                 f"WHERE id IN ({marks}) AND retired_at_us IS NULL",
                 chunk,
             )
@@ -478,7 +520,7 @@ class Store:
         """Active articles published in [start, end), oldest first, optionally by topic (exact
         names) and minimum quality (0 keeps articles without a quality)."""
         sql = (
-            f"SELECT {_ARTICLE_COLUMNS} FROM articles "  # noqa: S608
+            f"SELECT {_READ_COLUMNS} FROM articles "  # noqa: S608
             "WHERE retired_at_us IS NULL AND published_us >= ? AND published_us < ?"
         )
         params: list[Any] = [to_us(start), to_us(end)]
@@ -604,6 +646,9 @@ class Store:
             "images = excluded.images, original_url = excluded.original_url, "
             "video_url = excluded.video_url, related_count = excluded.related_count, "
             "related_z = excluded.related_z, source_path = excluded.source_path, "
+            # new words, time or related list: the article is grouped again (bot.store.stories)
+            f"story_id = CASE WHEN {_SAME_CONTENT} THEN articles.story_id END, "
+            f"coverage = CASE WHEN {_SAME_CONTENT} THEN articles.coverage END, "
             "source_digest = excluded.source_digest, retired_at_us = excluded.retired_at_us, "
             "rev = excluded.rev",
             (*_article_values(article, related_z), source_path, source_digest, retired_us, rev),
@@ -681,7 +726,7 @@ class Store:
 
         `related=False` leaves `related_yaml` empty (cheaper, for the search index).
         """
-        columns = _ARTICLE_COLUMNS if related else _ARTICLE_COLUMNS.replace("related_z", "NULL")
+        columns = _READ_COLUMNS if related else _READ_COLUMNS.replace("related_z", "NULL")
         rows = self.conn.execute(
             f"SELECT rev, retired_at_us, {columns} FROM articles "  # noqa: S608
             "WHERE rev > ? ORDER BY rev LIMIT ?",
@@ -691,3 +736,106 @@ class Store:
             ArticleChange(row[0], row[2], None if row[1] is not None else _row_to_article(row[2:]))
             for row in rows
         ]
+
+    # -- stories (bot.store.stories) ---------------------------------------------------------
+
+    def story_rule(self) -> int:
+        """The grouping rule version the stored story ids were computed with (0: none yet)."""
+        return int(self._meta("story_rule") or 0)
+
+    def reset_stories(self, rule: int) -> None:
+        """Forget every story id and confirmed coverage; record the rule they will be rebuilt with."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE articles SET story_id = NULL, coverage = NULL WHERE story_id IS NOT NULL"
+            )
+            self.conn.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('story_rule', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(rule),),
+            )
+
+    def oldest_ungrouped(self) -> datetime | None:
+        """The publish time of the oldest active article without a story id."""
+        row = self.conn.execute(
+            "SELECT min(published_us) FROM articles WHERE story_id IS NULL AND retired_at_us IS NULL"
+        ).fetchone()
+        return None if row[0] is None else from_us(row[0])
+
+    def ungrouped_span(self) -> tuple[datetime | None, datetime | None]:
+        """The publish times of the oldest and newest active articles without a story id."""
+        row = self.conn.execute(
+            "SELECT min(published_us), max(published_us) FROM articles "
+            "WHERE story_id IS NULL AND retired_at_us IS NULL"
+        ).fetchone()
+        return (
+            None if row[0] is None else from_us(row[0]),
+            None if row[1] is None else from_us(row[1]),
+        )
+
+    def count_between(self, start: datetime, end: datetime) -> int:
+        row = self.conn.execute(
+            "SELECT count(*) FROM articles WHERE retired_at_us IS NULL "
+            "AND published_us >= ? AND published_us < ?",
+            (to_us(start), to_us(end)),
+        ).fetchone()
+        return int(row[0])
+
+    def story_texts_between(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[str, str, str, str, str | None, str | None, str, str, datetime, str | None]]:
+        """What grouping reads of the active articles published in [start, end), oldest first:
+        (id, title, excerpt, url, original_url, video_url, provider name, provider domain,
+        published, story_id)."""
+        rows = self.conn.execute(
+            "SELECT id, title, excerpt, url, original_url, video_url, provider_name, "
+            "provider_domain, published_us, story_id FROM articles WHERE retired_at_us IS NULL "
+            "AND published_us >= ? AND published_us < ? ORDER BY published_us, id",
+            (to_us(start), to_us(end)),
+        )
+        return [(*row[:8], from_us(row[8]), row[9]) for row in rows]
+
+    def related_blocks(self, ids: Sequence[str]) -> dict[str, str]:
+        """The raw `related` blocks of these articles (those that have one)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for article_id, related_z in self.conn.execute(
+                f"SELECT id, related_z FROM articles WHERE id IN ({marks}) "  # noqa: S608
+                "AND related_z IS NOT NULL",
+                chunk,
+            ):
+                found[article_id] = _inflate(related_z).decode("utf-8")
+        return found
+
+    def set_stories(self, rows: Sequence[tuple[str, str, str | None]]) -> None:
+        """Record (article id, story id, coverage JSON) for grouped articles (no new rev: the
+        content did not change)."""
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE articles SET story_id = ?, coverage = ? WHERE id = ?",
+                [(story_id, coverage, article_id) for article_id, story_id, coverage in rows],
+            )
+
+    def story_ids(self, ids: Sequence[str]) -> dict[str, str]:
+        """Story id of each of these articles that has one."""
+        found: dict[str, str] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for article_id, story_id in self.conn.execute(
+                f"SELECT id, story_id FROM articles WHERE id IN ({marks}) "  # noqa: S608
+                "AND story_id IS NOT NULL",
+                chunk,
+            ):
+                found[article_id] = story_id
+        return found
+
+    def active_ids(self) -> Iterator[str]:
+        """Every active article id (streamed)."""
+        for (article_id,) in self.conn.execute(
+            "SELECT id FROM articles WHERE retired_at_us IS NULL"
+        ):
+            yield str(article_id)

@@ -37,6 +37,8 @@ Choices worth knowing:
 - On a cold run an article not yet written by this run is inserted without look-ups (no
   `best_source`, no previous row) with one executemany per batch; copies and every warm-run
   change take the general path (`best_source`, `put_article`).
+- Every article added or changed gets its story id (and confirmed coverage) at the end of the
+  run (`bot.store.stories`), compared with the stored articles around it.
 - The search index is fed from the parsed values of such a batch (`IndexSync.push`), not
   re-read from SQLite; whenever the index is not exactly at the store's rev before the batch
   (behind, rebuilt, or another process wrote), it catches up from the store by rev (`pull`).
@@ -79,6 +81,7 @@ from bot.store.sources import (
     sources_in_dir,
     stats_in_dir,
 )
+from bot.store.stories import group_stories
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -788,6 +791,7 @@ def ingest_folders(
         run.flush()
         run.close_pool()
         run.settle_orphans()
+        group_stories(store)
         run.confirm_listings()
         if run.index is not None:
             run.index.pull()

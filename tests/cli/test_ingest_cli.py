@@ -108,7 +108,19 @@ def test_search_json_results(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert isinstance(results, list)
     assert len(results) == 1
     hit = results[0]
-    assert set(hit) == {"id", "title", "url", "topics", "published", "quality", "heat", "score"}
+    # the documented keys, plus "also": the other outlets of the same story
+    assert set(hit) == {
+        "id",
+        "title",
+        "url",
+        "topics",
+        "published",
+        "quality",
+        "heat",
+        "score",
+        "also",
+    }
+    assert hit["also"] == []
     assert hit["title"] == "Copilot arrives in Power Apps"
     assert hit["topics"] == ["Power Apps"]
     assert hit["published"] == "2024-04-10T08:30:00+00:00"

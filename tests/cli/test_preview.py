@@ -96,7 +96,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds_dir: Path) -> Pat
     config.write_text("digest:\n  per_topic: 3\n  max_per_provider: 2\n", encoding="utf-8")
     first, second = tmp_path / "articles" / "one", tmp_path / "articles" / "two"
     wire = write(
-        second, "wire", "Copilot now writes Power Apps formulas", provider="Wire", domain="wire.net"
+        second, "wire", "Copilot arrives in Power Apps!", provider="Wire", domain="wire.net"
     )
     write(
         first,
@@ -105,8 +105,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds_dir: Path) -> Pat
         quality=150,
         heat=800,
         related=(
-            ("Copilot in Power Apps", wire, "Wire"),
-            ("Copilot for makers", "https://blog.example.org/copilot", "Example Blog"),
+            ("Copilot arrives in Power Apps!", wire, "Wire"),
+            ("Copilot arrives in Power Apps", "https://blog.example.org/copilot", "Example Blog"),
+            # topical, not the same story: no coverage
+            ("Power Platform pricing for 2024", "https://elsewhere.example.net/p", "Elsewhere"),
         ),
     )
     shutil.copytree(first, second, dirs_exist_ok=True)  # the same files in a second folder
@@ -170,9 +172,12 @@ def test_human_preview_ranks_collapses_and_caps(
     assert "A new Diablo 4 season starts" in sections["Diablo 4"]
     assert out.count("Copilot") == 1  # the wire copy collapsed into the best article
     assert "also covered by: Wire, Example Blog" in out
+    assert "Elsewhere" not in out
     assert "3 outlets" in out
     assert "heat unknown" in out
-    assert out.count("Example News ·") == 2  # max_per_provider
+    # max_per_provider is 2, but no other outlet has Power Apps stories: the cap yields
+    # rather than leave the section short
+    assert out.count("Example News ·") == 3
     assert "An old story" not in out  # outside the 24 h look-back
     assert "https://example.com/news/copilot" in out
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bot.core.ranking import (
     HALF_LIFE_HOURS,
+    NEUTRAL_HEAT,
     RankingWeights,
     coverage_signal,
     heat_signal,
@@ -37,10 +38,20 @@ def test_unknown_heat_is_not_treated_as_cold() -> None:
     assert score(heat=None, quality=150) > score(heat=20, quality=40)
 
 
-def test_unknown_heat_is_imputed_from_quality_and_coverage() -> None:
+def test_unknown_heat_is_imputed_from_quality_and_a_typical_heat() -> None:
     article = make_article(heat=None, quality=189)
-    result = score_article(article, now=GOLDEN_NOW, weights=WEIGHTS, coverage=50)
-    assert result.heat == pytest.approx(WEIGHTS.heat * 1.0)
+    result = score_article(article, now=GOLDEN_NOW, weights=WEIGHTS, coverage=0)
+    expected = (1.0 + heat_signal(NEUTRAL_HEAT)) / 2
+    assert result.heat == pytest.approx(WEIGHTS.heat * expected)
+    # no coverage does not make an unknown heat cold
+    assert result.heat > WEIGHTS.heat * heat_signal(NEUTRAL_HEAT)
+
+
+def test_quality_and_heat_lead_coverage_and_recency() -> None:
+    """ "Top articles by heat and quality": a strong, hot story beats a weak, uncovered fresh
+    one, and a few confirmed outlets do not lift a weak article over a strong one."""
+    assert score(quality=150, heat=2000, hours_ago=20) > score(quality=40, heat=10, hours_ago=1)
+    assert score(quality=150, heat=900, coverage=0) > score(quality=50, heat=30, coverage=3)
 
 
 def test_more_coverage_ranks_higher() -> None:

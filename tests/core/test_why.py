@@ -173,11 +173,15 @@ def test_a_merged_copy_names_the_article_that_shows_its_story() -> None:
 
 def test_coverage_carries_the_link_and_title_of_related_items() -> None:
     article = make_article(
-        "Chip maker doubles output",
+        "Intel doubles chip output at its Arizona plant",
         quality=150,
         related_count=1,
         related_yaml=related_block(
-            ("Chipmaker doubles its output", "https://other.example/chips", "Other Daily")
+            (
+                "Intel doubles chip output at Arizona plant",
+                "https://other.example/chips",
+                "Other Daily",
+            )
         ),
     )
     explanation = why(article, [article])
@@ -185,7 +189,7 @@ def test_coverage_carries_the_link_and_title_of_related_items() -> None:
     covered = {c.provider: (c.url, c.title) for c in explanation.coverage}
     assert covered.get("Other Daily") == (
         "https://other.example/chips",
-        "Chipmaker doubles its output",
+        "Intel doubles chip output at Arizona plant",
     )
 
 

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.core.models import Article, Provider
-from bot.search.index import SearchIndex
+from bot.search.index import SearchIndex, search_stories
 from bot.store import Store
+from bot.store.stories import group_stories
 
 NOW = datetime(2024, 4, 12, 12, 0, tzinfo=UTC)
 
@@ -250,3 +251,38 @@ def test_damaged_segment_files_are_rebuilt(tmp_path: Path) -> None:
     assert index.sync(store) == len(ARTICLES)
     assert ids(index.search("copilot", now=NOW)) == ["s003"]
     store.close()
+
+
+def test_one_story_is_one_result_with_its_other_outlets(tmp_path: Path) -> None:
+    """Syndicated copies of one story show once (the best-matching copy, "also: …" the other
+    outlets), and paging counts stories."""
+    store = Store.open(tmp_path / "db.sqlite3")
+    press = "Contoso and Microsoft sign a five-year Azure deal for Contoso's media archive."
+    copies = [
+        article(
+            n,
+            "Contoso moves its media archive to Azure",
+            press,
+            provider=Provider(name, f"{name.lower()}.com"),
+            published=NOW - timedelta(hours=n),
+        )
+        for n, name in [(1, "Wire"), (2, "Daily"), (3, "Weekly")]
+    ]
+    other = article(4, "Contoso archive pricing explained", "What the Contoso archive costs.")
+    put(store, *copies, other)
+    group_stories(store)
+    index = SearchIndex.open(tmp_path / "db.sqlite3.index")
+    try:
+        index.sync(store)
+        hits = search_stories(index, store, "contoso archive", now=NOW, limit=10)
+        assert len(hits) == 2
+        [story] = [h for h in hits if h.article.id in {c.id for c in copies}]
+        assert sorted(story.also) == sorted(
+            c.provider.name for c in copies if c.id != story.article.id
+        )
+        first = search_stories(index, store, "contoso archive", now=NOW, limit=1)
+        second = search_stories(index, store, "contoso archive", now=NOW, limit=1, offset=1)
+        assert [h.article.id for h in first + second] == [h.article.id for h in hits]
+    finally:
+        index.close()
+        store.close()

@@ -34,6 +34,7 @@ from bot.discord.formatting import (
 )
 from bot.discord.payloads import payload_kwargs
 from bot.ingest import canonical_url
+from bot.search.index import search_stories
 from bot.store.db import FoundArticle, Store
 from bot.store.ledger import posted_at
 
@@ -165,14 +166,17 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             raise UserError("Type a few words to search for.")
         wanted = await self.topics.resolve(topic) if topic else None
         await interaction.response.defer(ephemeral=not share, thinking=True)
-        # on a thread of its own: never behind the store's writes (an index sync, a re-ingest)
-        hits = await asyncio.to_thread(
-            index.search,
-            query,
-            now=self.context.clock(),
-            topic=wanted,
-            days=days,
-            limit=MAX_RESULTS,
+        # on a reader: never behind the store's writes (an index sync, a re-ingest)
+        hits = await self.context.store.read(
+            lambda store: search_stories(
+                index,
+                store,
+                query,
+                now=self.context.clock(),
+                topic=wanted,
+                days=days,
+                limit=MAX_RESULTS,
+            )
         )
         where = f" in {wanted}" if wanted else ""
         total = len(hits) if len(hits) < MAX_RESULTS else None
