@@ -37,6 +37,13 @@ def active(reader: Store) -> int:
     return int(row.fetchone()[0])
 
 
+def next_refresh(reader: Store) -> int | None:
+    """When the source is due next (set once a refresh is recorded, after its ingest)."""
+    row = reader.conn.execute("SELECT next_refresh_us FROM source_state WHERE name = 'site'")
+    found = row.fetchone()
+    return None if found is None else found[0]
+
+
 def failing(reader: Store) -> bool:
     row = reader.conn.execute("SELECT last_error FROM source_state WHERE name = 'site'")
     found = row.fetchone()
@@ -80,6 +87,9 @@ async def test_bot_refreshes_a_git_source_and_reports_it_stale(
     try:
         async with running(bot, fake_discord):
             await fake_discord.wait_until(lambda: active(reader) == 2, within=20)
+            # the clock moves only once the refresh is recorded (its ingest commits first)
+            await fake_discord.wait_until(lambda: next_refresh(reader) is not None, within=20)
+            first_due = next_refresh(reader)
             origin.news("gamma")
             origin.commit("a third article")
             clock.now += timedelta(minutes=29)
@@ -87,6 +97,7 @@ async def test_bot_refreshes_a_git_source_and_reports_it_stale(
             assert active(reader) == 2  # not due yet
             clock.now += timedelta(minutes=2)
             await fake_discord.wait_until(lambda: active(reader) == 3, within=20)
+            await fake_discord.wait_until(lambda: next_refresh(reader) != first_due, within=20)
 
             shutil.move(origin.path, tmp_path / "gone")
             clock.now += timedelta(minutes=31)
