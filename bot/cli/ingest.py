@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from bot.ingest.parse import Rejection, parse_file
 from bot.search.index import SearchIndex
 from bot.settings import ArticlesDirError, Settings
 from bot.store import Store, StoreError
+from bot.store.engine import is_database_error
 from bot.store.ingest import IngestReport, ingest_folders
 
 
@@ -120,8 +120,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             finish()
             index.close()
-    except sqlite3.Error as exc:  # the database itself failed (locked, full, read-only)
-        err(f"newsbot ingest: the database {settings.database} failed: {exc}")
+    except Exception as exc:  # the database itself failed (locked, full, read-only, gone)
+        if not is_database_error(exc):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        err(f"newsbot ingest: the database {store.location} failed: {first}")
         return 1
     finally:
         store.close()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.cli import main
+from bot.store import Store
 
 ARTICLE = """---
 category: news
@@ -44,15 +45,15 @@ def write_article(folder: Path, slug: str, title: str, topic: str = "Power Apps"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A config, a database and an articles folder, all under tmp_path."""
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Path | str) -> Path:
+    """A config and an articles folder under tmp_path, and a database (each engine in turn)."""
     config = tmp_path / "newsbot.yaml"
     config.write_text("digest:\n  per_topic: 3\n", encoding="utf-8")
     articles = tmp_path / "articles"
     write_article(articles, "copilot", "Copilot arrives in Power Apps")
     write_article(articles, "druid", "Druids return to Diablo 4", topic="Diablo 4")
     monkeypatch.setenv("NEWSBOT_CONFIG", str(config))
-    monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "data" / "newsbot.sqlite3"))
+    monkeypatch.setenv("NEWSBOT_DATABASE", str(database))
     monkeypatch.setenv("NEWSBOT_ARTICLES_DIR", str(articles))
     return articles
 
@@ -288,3 +289,20 @@ def test_preview_text_and_embeds_show_the_same_clean_title_and_video_link(
     assert "    https://youtube.com/watch?v=AbCdEfGhIjK" in text
     assert "/embed/" not in text
     assert "Breaking: Copilot comes to Power Apps" in text
+
+
+def test_a_failing_database_is_one_line_and_exit_1(
+    env: Path, database: Path | str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The store failing itself (not one bad row) ends the ingest with one line, no traceback."""
+    from tests.store.test_ingest_isolation import PG_BROKEN, script
+
+    with Store.open(database) as store:
+        sqlite_sql = (
+            "CREATE TRIGGER broken BEFORE INSERT ON articles BEGIN SELECT no_such_function(); END;"
+        )
+        script(store, sqlite_sql, PG_BROKEN)
+    assert main(["ingest"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("newsbot ingest: the database ")
+    assert "no_such_function" in line
