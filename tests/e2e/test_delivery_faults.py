@@ -241,7 +241,12 @@ class Clock:
 
 @contextlib.asynccontextmanager
 async def bot_with_servers(
-    tmp_path: Path, fake: FakeDiscord, channels: list[FakeChannel], *, post_timeout: float
+    tmp_path: Path,
+    fake: FakeDiscord,
+    channels: list[FakeChannel],
+    *,
+    post_timeout: float,
+    database: Path | str,
 ) -> AsyncIterator[tuple[NewsBot, Clock]]:
     """A started bot whose servers all follow TOPIC, due at DUE; the clock still at NOW."""
     articles = tmp_path / "articles"
@@ -249,7 +254,7 @@ async def bot_with_servers(
     settings = Settings.model_validate(
         {
             "articles_dir": articles,
-            "database": tmp_path / "db.sqlite3",
+            "database": database,
             "delivery": {"request_timeout_seconds": post_timeout},
         }
     )
@@ -284,11 +289,16 @@ def servers(fake: FakeDiscord, count: int) -> list[FakeChannel]:
 
 
 async def test_a_post_whose_answer_never_comes_is_retried_with_the_same_nonce(
-    tmp_path: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+    tmp_path: Path,
+    database: Path | str,
+    fake_discord: FakeDiscord,
+    discord_endpoints: DiscordEndpoints,
 ) -> None:
     channels = servers(fake_discord, 3)
     stuck = channels[1]
-    async with bot_with_servers(tmp_path, fake_discord, channels, post_timeout=0.5) as (bot, clock):
+    async with bot_with_servers(
+        tmp_path, fake_discord, channels, post_timeout=0.5, database=database
+    ) as (bot, clock):
         # Discord takes the post, then the connection hangs: no answer, ever
         hung = fake_discord.fail(
             "POST", f"/channels/{stuck.id}/messages", status=None, hang="answer"
@@ -306,11 +316,16 @@ async def test_a_post_whose_answer_never_comes_is_retried_with_the_same_nonce(
 
 
 async def test_a_hanging_post_does_not_hold_up_other_servers(
-    tmp_path: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+    tmp_path: Path,
+    database: Path | str,
+    fake_discord: FakeDiscord,
+    discord_endpoints: DiscordEndpoints,
 ) -> None:
     channels = servers(fake_discord, 4)
     stuck = channels[0]
-    async with bot_with_servers(tmp_path, fake_discord, channels, post_timeout=120) as (bot, clock):
+    async with bot_with_servers(
+        tmp_path, fake_discord, channels, post_timeout=120, database=database
+    ) as (bot, clock):
         hung = fake_discord.fail(
             "POST", f"/channels/{stuck.id}/messages", status=None, hang="request"
         )
@@ -328,11 +343,16 @@ async def test_a_hanging_post_does_not_hold_up_other_servers(
 
 
 async def test_429_and_503_are_retried_after_retry_after_with_the_same_nonce(
-    tmp_path: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+    tmp_path: Path,
+    database: Path | str,
+    fake_discord: FakeDiscord,
+    discord_endpoints: DiscordEndpoints,
 ) -> None:
     channels = servers(fake_discord, 2)
     limited, unavailable = (f"/channels/{c.id}/messages" for c in channels)
-    async with bot_with_servers(tmp_path, fake_discord, channels, post_timeout=15) as (bot, clock):
+    async with bot_with_servers(
+        tmp_path, fake_discord, channels, post_timeout=15, database=database
+    ) as (bot, clock):
         # a 429 discord.py does not retry by itself (no Via header), and a 503 it does not retry
         fake_discord.fail("POST", limited, status=429, via=False, retry_after=0.4)
         fake_discord.fail("POST", unavailable, status=503)

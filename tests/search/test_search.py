@@ -190,8 +190,8 @@ def test_any_input_never_raises(
     assert len(hits) <= max(0, min(limit, 100))
 
 
-def test_sync_is_incremental_and_follows_retirement(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "db.sqlite3")
+def test_sync_is_incremental_and_follows_retirement(tmp_path: Path, database: Path | str) -> None:
+    store = Store.open(database)
     index = SearchIndex.open(tmp_path / "idx")
     put(store, *ARTICLES)
     assert index.sync(store) == len(ARTICLES)
@@ -206,8 +206,8 @@ def test_sync_is_incremental_and_follows_retirement(tmp_path: Path) -> None:
     store.close()
 
 
-def test_missing_corrupt_or_foreign_index_is_rebuilt(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "db.sqlite3")
+def test_missing_corrupt_or_foreign_index_is_rebuilt(tmp_path: Path, database: Path | str) -> None:
+    store = Store.open(database)
     put(store, *ARTICLES)
     folder = tmp_path / "idx"
     SearchIndex.open(folder).sync(store)
@@ -227,8 +227,8 @@ def test_missing_corrupt_or_foreign_index_is_rebuilt(tmp_path: Path) -> None:
     other.close()
 
 
-def test_a_busy_writer_makes_sync_skip_not_fail(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "db.sqlite3")
+def test_a_busy_writer_makes_sync_skip_not_fail(tmp_path: Path, database: Path | str) -> None:
+    store = Store.open(database)
     put(store, *ARTICLES)
     first = SearchIndex.open(tmp_path / "idx")
     second = SearchIndex.open(tmp_path / "idx")
@@ -239,8 +239,8 @@ def test_a_busy_writer_makes_sync_skip_not_fail(tmp_path: Path) -> None:
     store.close()
 
 
-def test_damaged_segment_files_are_rebuilt(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "db.sqlite3")
+def test_damaged_segment_files_are_rebuilt(tmp_path: Path, database: Path | str) -> None:
+    store = Store.open(database)
     put(store, *ARTICLES)
     folder = tmp_path / "idx"
     SearchIndex.open(folder).sync(store)
@@ -253,10 +253,12 @@ def test_damaged_segment_files_are_rebuilt(tmp_path: Path) -> None:
     store.close()
 
 
-def test_one_story_is_one_result_with_its_other_outlets(tmp_path: Path) -> None:
+def test_one_story_is_one_result_with_its_other_outlets(
+    tmp_path: Path, database: Path | str
+) -> None:
     """Syndicated copies of one story show once (the best-matching copy, "also: …" the other
     outlets), and paging counts stories."""
-    store = Store.open(tmp_path / "db.sqlite3")
+    store = Store.open(database)
     press = "Contoso and Microsoft sign a five-year Azure deal for Contoso's media archive."
     copies = [
         article(
