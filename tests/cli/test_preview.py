@@ -90,7 +90,9 @@ def write(
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds_dir: Path) -> Path:
+def env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds_dir: Path, database: Path | str
+) -> Path:
     """Articles in two source folders, ingested into a store under tmp_path."""
     config = tmp_path / "newsbot.yaml"
     config.write_text("digest:\n  per_topic: 3\n  max_per_provider: 2\n", encoding="utf-8")
@@ -134,7 +136,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seeds_dir: Path) -> Pat
     write(first, "old", "An old story", published="2024-03-01T08:00:00Z")
     seed = sorted(seeds_dir.glob("000_*.txt"))[0]  # the project's seed article (2021)
     shutil.copy(seed, first / "000_seed.txt")
-    database = tmp_path / "data" / "newsbot.sqlite3"
     store = Store.open(database)
     try:
         report = ingest_folders(

@@ -18,7 +18,7 @@ AT = "2024-04-10T12:00:00Z"
 
 
 @pytest.fixture
-def urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Path | str) -> dict[str, str]:
     config = tmp_path / "newsbot.yaml"
     config.write_text("digest:\n  per_topic: 3\n  max_per_provider: 2\n", encoding="utf-8")
     folder = tmp_path / "articles"
@@ -41,7 +41,6 @@ def urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         pulled.read_text(encoding="utf-8").replace("published: false", "removed: true"),
         encoding="utf-8",
     )
-    database = tmp_path / "data" / "newsbot.sqlite3"
     with Store.open(database) as store:
         report = ingest_folders(
             store, None, [folder], max_file_bytes=1_048_576, now=datetime(2024, 4, 11, tzinfo=UTC)
