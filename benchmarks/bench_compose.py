@@ -28,6 +28,7 @@ from bot.core.models import Article, GuildSettings
 from bot.core.ranking import RankingWeights
 from bot.core.stories import group_articles
 from bot.ingest import ParsedFile, parse_file
+from bot.ingest.related import related_items
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 TOPICS = ("AI", "Diablo 4", "Power Apps", "Space", "Cybersecurity", "Electric Vehicles", "Druid")
@@ -99,7 +100,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     pool_times = []
     for _ in range(1 if quick else 3):
         start = time.perf_counter()
-        pool = build_pool(articles, now=NOW, weights=weights)
+        pool = build_pool(articles, now=NOW, weights=weights, related=related_items)
         pool_times.append(time.perf_counter() - start)
     pool_seconds = statistics.median(pool_times)
 

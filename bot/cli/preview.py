@@ -13,6 +13,7 @@ from bot.cli._common import err, out, read_store, unknown_topic
 from bot.core.digest import build_pool, compose_digest, digest_window
 from bot.core.models import Article, Digest, GuildSettings
 from bot.discord.formatting import digest_messages, local_date
+from bot.ingest.related import related_items
 from bot.settings import Settings
 from bot.store import StoreError
 
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         max_per_provider=settings.digest.max_per_provider,
         lookback_hours=settings.digest.lookback_hours,
     )
-    pool = build_pool(articles, now=at, weights=settings.ranking)
+    pool = build_pool(articles, now=at, weights=settings.ranking, related=related_items)
     digest = compose_digest(pool, guild, posted_ids=frozenset(), window_start=start, window_end=end)
     if digest is None:
         if newest is None:

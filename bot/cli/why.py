@@ -13,9 +13,9 @@ from bot.cli._common import err, out
 from bot.cli.preview import _moment, _resolve_at
 from bot.core.digest import digest_window
 from bot.core.models import GuildSettings
+from bot.core.urls import canonical_url, safe_url
 from bot.core.why import Explanation, Retirement, explain, to_json, unknown_json
-from bot.discord.formatting import safe_url
-from bot.ingest import canonical_url
+from bot.ingest.related import related_items
 from bot.settings import Settings
 from bot.store import Store, StoreError
 
@@ -150,6 +150,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         weights=settings.ranking,
         retired=None if found.retired_at is None else Retirement(found.retired_at, found.removed),
         neighbours=neighbours,
+        related=related_items,
     )
     if args.json:
         out(json.dumps(to_json(explanation), ensure_ascii=False))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -17,8 +17,10 @@ from bot.core.models import Article, Coverage, Digest, DigestItem, DigestSection
 from bot.core.models import ScoreBreakdown as Score
 from bot.core.ranking import RankingWeights, effective_quality, rank_key, score_article
 from bot.core.stories import Vocabulary, confirmed_coverage, fingerprint, group_articles, outlet_key
-from bot.ingest import canonical_url
-from bot.ingest.related import parse_related
+from bot.core.urls import canonical_url
+
+RelatedReader = Callable[[Article], Sequence[Coverage]]
+"""Reads an article's `related` items (the parser lives in the ingest layer: injected)."""
 
 MAX_ALSO_COVERED = 25
 """At most this many "also covered by" names per story."""
@@ -95,15 +97,16 @@ def _story(
     now: datetime,
     weights: RankingWeights,
     vocab: Vocabulary | None,
+    related: RelatedReader | None,
 ) -> tuple[Story, tuple[float, float, str]]:
     """One story from its member articles: best copy, confirmed coverage, score."""
     covered: dict[str, Coverage] = {}  # by link (or title): confirmed `related` items
     own_links = {canonical_url(m.url) for m in members}
     for member in members:
         items = member.coverage
-        if member.story_id is None and member.related_yaml and vocab is not None:
+        if member.story_id is None and related is not None and vocab is not None:
             # not grouped at ingest (an article built in memory): confirm its list now
-            items = confirmed_coverage([member], parse_related(member.related_yaml), vocab)
+            items = confirmed_coverage([member], related(member), vocab)
         for item in items:
             if item.published is not None and item.published > now:
                 continue  # not yet published at `now` (a related list updated later)
@@ -164,12 +167,18 @@ def story_groups(
 
 
 def build_pool(
-    articles: Sequence[Article], *, now: datetime, weights: RankingWeights
+    articles: Sequence[Article],
+    *,
+    now: datetime,
+    weights: RankingWeights,
+    related: RelatedReader | None = None,
 ) -> CandidatePool:
     """Group `articles` into stories, score each once at `now`, and index them by topic.
 
     Articles with the same id (the same canonical URL, e.g. copied into two source folders)
     count once; articles with the same story id (`bot.core.stories`, stored at ingest) are one story.
+    `related` reads an article's `related` items (`bot.ingest.parse_related`): used only for
+    articles not grouped at ingest, whose coverage is confirmed here.
     """
     if now.tzinfo is None:
         raise ValueError("build_pool needs a timezone-aware `now`")
@@ -180,7 +189,7 @@ def build_pool(
     groups, vocab = story_groups(ordered)
     ranked = sorted(
         (
-            _story(story_id, group, now=now, weights=weights, vocab=vocab)
+            _story(story_id, group, now=now, weights=weights, vocab=vocab, related=related)
             for story_id, group in groups.items()
         ),
         key=lambda pair: pair[1],

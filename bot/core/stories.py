@@ -37,7 +37,7 @@ import snowballstemmer
 from rapidfuzz import fuzz
 
 from bot.core.models import Article, Coverage
-from bot.ingest.identity import canonical_url
+from bot.core.urls import canonical_url
 
 RULE_VERSION = 1
 """Bump whenever the rule below changes: stored story ids are then rebuilt from the store."""

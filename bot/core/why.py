@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from bot.core.digest import CandidatePool, Story, build_pool, compose_digest, topic_key
+from bot.core.digest import (
+    CandidatePool,
+    RelatedReader,
+    Story,
+    build_pool,
+    compose_digest,
+    topic_key,
+)
 from bot.core.models import Article, Digest, GuildSettings, ScoreBreakdown
 from bot.core.ranking import RankingWeights
 
@@ -294,23 +301,25 @@ def explain(
     posted: Mapping[str, datetime] | None = None,
     retired: Retirement | None = None,
     neighbours: Sequence[Article] = (),
+    related: RelatedReader | None = None,
 ) -> Explanation:
     """Explain `article`'s place in the digest `settings` would get at `now`.
 
     `articles` are the ones the digest is composed from (the window's active articles, as
     `build_pool` gets them); `posted` maps the ids already posted to the channel to when;
     `retired` is set when the store has retired the article. `neighbours` (articles near the
-    article's own time) only serve to show its story when it is outside the window.
+    article's own time) only serve to show its story when it is outside the window; `related`
+    is passed on to `build_pool`.
     """
     posted = posted or {}
     start, end = window
-    pool = build_pool(articles, now=now, weights=weights)
+    pool = build_pool(articles, now=now, weights=weights, related=related)
     found = _story_of(pool, article.id)
     context = pool
     if found is None:  # not a candidate: still show its score and story, around its own time
         extra = {a.id: a for a in (*articles, *neighbours)}
         extra[article.id] = article
-        context = build_pool(list(extra.values()), now=now, weights=weights)
+        context = build_pool(list(extra.values()), now=now, weights=weights, related=related)
     located = found or _story_of(context, article.id)
     if located is None:  # cannot happen: `context` holds the article
         raise ValueError(f"article {article.id} is in no story of its own pool")

@@ -33,6 +33,7 @@ from bot.core.models import Digest
 from bot.discord.formatting import article_link, digest_messages
 from bot.discord.pacing import Pacer
 from bot.discord.payloads import payload_kwargs
+from bot.ingest.related import related_items
 from bot.settings import Settings
 from bot.store.async_store import AsyncStore
 from bot.store.guilds import GuildState, scheduled_run_key
@@ -229,7 +230,9 @@ class Deliverer:
         ] or [now - timedelta(hours=self.settings.digest.lookback_hours)]
         articles = await self.store.articles_between(min(starts), now)
         # collapsing stories parses `related` lists: seconds on a large window, so off the loop
-        return await asyncio.to_thread(build_pool, articles, now=now, weights=self.settings.ranking)
+        return await asyncio.to_thread(
+            build_pool, articles, now=now, weights=self.settings.ranking, related=related_items
+        )
 
     async def compose(
         self, state: GuildState, pool: CandidatePool, now: datetime

@@ -13,10 +13,10 @@ import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import Article, Digest, DigestItem, GuildSettings, Image
+from bot.core.urls import safe_url
 from bot.settings import format_weekdays
 from bot.store.guilds import GuildState
 
@@ -55,8 +55,6 @@ _ESCAPE = re.compile(r"([\\*_~|`\[\]()<>])")
 _LINE_START = re.compile(r"^(\s*)([#\-+])", re.MULTILINE)
 _NUMBERED = re.compile(r"^(\s*\d+)\.(?=\s)", re.MULTILINE)
 _MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
-_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.?$")
 
 
 def escape_markdown(text: str) -> str:
@@ -95,42 +93,6 @@ def fit(text: str, limit: int, *, markdown: bool = True) -> str:
             return out
         raw_limit -= max(len(out) - limit, 1)
     return ""
-
-
-def safe_url(url: str | None) -> str | None:
-    """`url` as a valid http(s) URL of at most 2,048 characters (percent-encoded), else None."""
-    if not url or not isinstance(url, str):
-        return None
-    try:
-        parts = urlsplit(url.strip())
-        scheme = parts.scheme.lower()
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return None
-    if scheme not in ("http", "https") or not host or "@" in parts.netloc:
-        return None
-    try:
-        host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        return None
-    if not _HOST.match(host):
-        return None
-    netloc = host if port is None else f"{host}:{port}"
-
-    def encode(value: str, safe: str) -> str:
-        return quote(_LONE_PERCENT.sub("%25", value), safe=safe)
-
-    result = urlunsplit(
-        (
-            scheme,
-            netloc,
-            encode(parts.path, "/:@!$&'()*+,;=%") or "/",
-            encode(parts.query, "/:@!$&'()*+,;=%?"),
-            encode(parts.fragment, "/:@!$&'()*+,;=%?"),
-        )
-    )
-    return result if len(result) <= URL_MAX else None
 
 
 def article_link(article: Article) -> str | None:

@@ -11,7 +11,7 @@ Markup: HTML tags go and their text stays (`<b>templates</b>`, also written `\\<
 them; only the names of HTML elements count as tags, with attributes that look like attributes
 (`Vec<T>` and `a<b && c>d` stay as they are). Terminal colour codes go, with or without their
 ESC byte (`\\x1b[31mred\\x1b[0m`, and `[31mred[0m` when the ESC was stripped upstream).
-URLs: only http(s), percent-encoded (spaces, non-ASCII), IDNA host, at most 2,048 characters.
+URLs are cleaned by `bot.core.urls` (the one URL policy).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import re
 from datetime import UTC, date, datetime
 from functools import cache
 from html.parser import HTMLParser
-from urllib.parse import quote, urlsplit, urlunsplit
 
-MAX_URL_LENGTH = 2048
+from bot.core.urls import INVISIBLE as _INVISIBLE
+from bot.core.urls import SPACES as _SPACES
 
 # Typical mojibake: UTF-8 lead bytes C2-C3, E0-EF, F0-F4 decoded as cp1252/latin-1,
 # followed by a continuation byte (0x80-0xBF) decoded the same way.
@@ -32,10 +32,6 @@ _MOJIBAKE = re.compile(
     f"[\u00c2\u00c3][{_CONTINUATION}]"
     f"|[\u00e0-\u00ef][{_CONTINUATION}]{{2}}"
     f"|[\u00f0-\u00f4][{_CONTINUATION}]{{3}}"
-)
-_INVISIBLE = re.compile(
-    "[\u00ad\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufffc\ufffd"
-    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
 )
 # ANSI escape sequences (CSI with ESC or as the C1 byte, OSC, two-byte escapes), and what a
 # colour code leaves when the ESC byte was stripped upstream (`[31m`, `[0m`, `[1;33m`)
@@ -62,15 +58,6 @@ _INLINE_NAMES = (
 )
 _BLOCKS = frozenset(_BLOCK_NAMES.split())
 _HTML_TAGS = _BLOCKS | frozenset(_INLINE_NAMES.split()) | _DROPPED_WITH_TEXT
-_SPACES = re.compile("[\\s\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
-_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# Already clean: what the slow path would return unchanged (lowercase host, no port, no fragment).
-_SIMPLE_URL = re.compile(
-    r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)+"
-    r"(?:/(?:[A-Za-z0-9/:@!$&'()*+,;=~._\[\]-]++|%[0-9A-Fa-f]{2})*+)?"
-    r"(?:\?(?:[A-Za-z0-9/:@!$&'()*+,;=~._?\[\]-]++|%[0-9A-Fa-f]{2})++)?"
-)
-_URL_SAFE = "/:@!$&'()*+,;=%~-._?#[]"
 
 
 @cache
@@ -192,47 +179,6 @@ def clean_text(value: str) -> str:
             break
         value = cleaned
     return value
-
-
-def clean_url(value: str | None) -> str | None:
-    """A valid, percent-encoded http(s) URL of at most 2,048 characters, else None."""
-    if not isinstance(value, str):
-        return None
-    if len(value) <= MAX_URL_LENGTH and _SIMPLE_URL.fullmatch(value):
-        return value
-    value = _SPACES.sub(" ", _INVISIBLE.sub("", value)).strip()
-    if not value or len(value) > 4 * MAX_URL_LENGTH:
-        return None
-    try:
-        parts = urlsplit(value)
-        scheme = parts.scheme.lower()
-        host = parts.hostname
-        if scheme not in ("http", "https") or not host:
-            return None
-        port = parts.port  # raises ValueError on a bad port
-        if not host.isascii():
-            host = host.encode("idna").decode("ascii")
-    except (ValueError, UnicodeError):
-        return None
-    if any(c in host for c in " %/\\@") or ("." not in host.strip("[]") and host != "localhost"):
-        return None
-    netloc = host if ":" not in host else f"[{host}]"
-    if port is not None:
-        netloc = f"{netloc}:{port}"
-    if parts.username is not None:
-        userinfo = quote(parts.username, safe="%!$&'()*+,;=")
-        if parts.password is not None:
-            userinfo += ":" + quote(parts.password, safe="%!$&'()*+,;=")
-        netloc = f"{userinfo}@{netloc}"
-
-    def encode(part: str) -> str:
-        return quote(_LONE_PERCENT.sub("%25", part), safe=_URL_SAFE.replace("#", ""))
-
-    path = encode(parts.path.replace("\\", "/"))
-    query = encode(parts.query)
-    fragment = encode(parts.fragment)
-    url = urlunsplit((scheme, netloc, path, query, fragment))
-    return url if len(url) <= MAX_URL_LENGTH else None
 
 
 def as_utc(value: object) -> datetime | None:

@@ -37,6 +37,7 @@ import frontmatter
 import yaml
 
 from bot.core.models import Article, ArticleKind, Image, Provider
+from bot.core.urls import clean_url
 from bot.ingest.bounds import (
     HEAT_MAX,
     PIXELS_MAX,
@@ -50,7 +51,7 @@ from bot.ingest.bounds import (
     shown,
     whole,
 )
-from bot.ingest.clean import as_utc, clean_text, clean_url
+from bot.ingest.clean import as_utc, clean_text
 from bot.ingest.fastyaml import (
     fast_load,
     front_matter_span,

@@ -11,9 +11,10 @@ from typing import Any
 
 import yaml
 
-from bot.core.models import Coverage
+from bot.core.models import Article, Coverage
+from bot.core.urls import clean_url
 from bot.ingest.bounds import QUALITY_MAX, in_scale, published_in_range
-from bot.ingest.clean import as_utc, clean_text, clean_url
+from bot.ingest.clean import as_utc, clean_text
 from bot.ingest.fastyaml import fast_load
 
 
@@ -68,3 +69,8 @@ def parse_related(related_yaml: str) -> tuple[Coverage, ...]:
     if not isinstance(items, list):
         return ()
     return tuple(c for c in map(_coverage, items) if c is not None)
+
+
+def related_items(article: Article) -> tuple[Coverage, ...]:
+    """An article's `related` items (`bot.core.digest.RelatedReader`, injected into the core)."""
+    return parse_related(article.related_yaml)

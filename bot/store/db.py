@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.core.models import Article, Coverage, Image, Provider
-from bot.ingest.clean import clean_url
+from bot.core.urls import clean_url
 from bot.ingest.identity import article_id as link_id
 from bot.ingest.identity import canonical_url
 from bot.store.engine import (

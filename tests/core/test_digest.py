@@ -14,6 +14,7 @@ from bot.core.digest import build_pool, compose_digest, digest_window
 from bot.core.models import Article, Digest, GuildSettings
 from bot.core.ranking import RankingWeights
 from bot.ingest import ParsedFile, canonical_url, parse_file
+from bot.ingest.related import related_items
 from tests.golden.articles import GOLDEN_NOW, make_article, related_block
 
 WEIGHTS = RankingWeights()
@@ -49,7 +50,7 @@ def compose(
     start: datetime = DAY_START,
     end: datetime = GOLDEN_NOW,
 ) -> Digest | None:
-    pool = build_pool(articles, now=GOLDEN_NOW, weights=WEIGHTS)
+    pool = build_pool(articles, now=GOLDEN_NOW, weights=WEIGHTS, related=related_items)
     return compose_digest(
         pool, settings or guild(), posted_ids=posted, window_start=start, window_end=end
     )
@@ -262,7 +263,7 @@ def test_one_pool_serves_many_servers() -> None:
     articles = [
         make_article(f"AI story {n}", provider=f"P{n}", quality=100 - n) for n in range(5)
     ] + [make_article(f"Space story {n}", topics=("Space",), provider=f"S{n}") for n in range(5)]
-    pool = build_pool(articles, now=GOLDEN_NOW, weights=WEIGHTS)
+    pool = build_pool(articles, now=GOLDEN_NOW, weights=WEIGHTS, related=related_items)
     one = compose_digest(
         pool,
         guild(["AI"], per_topic=1),
@@ -307,7 +308,7 @@ def test_real_copies_of_a_folder_collapse(corpus_dir: Path) -> None:
     articles = [p.article for p in parsed]
     assert len(articles) > 50
     now = max(a.published for a in articles) + timedelta(seconds=1)
-    pool = build_pool(articles, now=now, weights=WEIGHTS)
+    pool = build_pool(articles, now=now, weights=WEIGHTS, related=related_items)
     assert len(pool) < len({a.id for a in articles})  # some stories collapsed beyond identity
     settings = replace(
         guild(["Power Apps", "Portals", "Canvas apps"]), per_topic=10, max_per_provider=50

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bot.core.digest import build_pool, compose_digest, topic_key
 from bot.core.models import Article, GuildSettings
 from bot.core.ranking import RankingWeights
+from bot.ingest.related import related_items
 from tests.golden.articles import GOLDEN_NOW, make_article
 
 TOPICS = ("AI", "Space", "Druid", "Diablo 4")
@@ -58,7 +59,7 @@ def test_digest_properties(
     window_hours: int,
     data: st.DataObject,
 ) -> None:
-    pool = build_pool(items, now=GOLDEN_NOW, weights=RankingWeights())
+    pool = build_pool(items, now=GOLDEN_NOW, weights=RankingWeights(), related=related_items)
     posted = set(data.draw(st.lists(st.sampled_from([a.id for a in items] or ["x"]))))
     start, end = GOLDEN_NOW - timedelta(hours=window_hours), GOLDEN_NOW
     guild = GuildSettings(

@@ -12,6 +12,7 @@ from bot.core.digest import build_pool, compose_digest
 from bot.core.models import Article, Digest, GuildSettings
 from bot.core.ranking import RankingWeights
 from bot.core.why import Explanation, Retirement, explain, to_json
+from bot.ingest.related import related_items
 from tests.golden.articles import GOLDEN_NOW, make_article, related_block
 
 WEIGHTS = RankingWeights()
@@ -58,6 +59,7 @@ def why(
         posted=posted,
         retired=retired,
         neighbours=neighbours,
+        related=related_items,
     )
 
 
@@ -66,7 +68,7 @@ def digest_of(
     settings: GuildSettings | None = None,
     posted: Mapping[str, datetime] | None = None,
 ) -> Digest | None:
-    pool = build_pool(articles, now=GOLDEN_NOW, weights=WEIGHTS)
+    pool = build_pool(articles, now=GOLDEN_NOW, weights=WEIGHTS, related=related_items)
     return compose_digest(
         pool,
         settings or guild(),

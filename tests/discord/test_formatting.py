@@ -11,13 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.models import Article, Digest, DigestItem, DigestSection, Image, ScoreBreakdown
+from bot.core.urls import safe_url
 from bot.discord.formatting import (
     NO_MENTIONS,
     article_link,
     digest_messages,
     escape_markdown,
     fit,
-    safe_url,
     search_page,
     top_page,
     topic_colour,

@@ -18,6 +18,7 @@ from bot.core.digest import build_pool, compose_digest
 from bot.core.models import GuildSettings
 from bot.core.ranking import RankingWeights
 from bot.discord.formatting import digest_messages, search_page, top_page
+from bot.ingest.related import related_items
 from bot.search.index import SearchHit
 from tests.discord_limits import validate_message_body
 from tests.golden.articles import GOLDEN_NOW, golden_articles
@@ -40,7 +41,9 @@ COLOURS = {"AI": "#5865F2", "Diablo 4": "#B22222"}
 
 
 def payloads() -> dict[str, Any]:
-    pool = build_pool(golden_articles(), now=GOLDEN_NOW, weights=RankingWeights())
+    pool = build_pool(
+        golden_articles(), now=GOLDEN_NOW, weights=RankingWeights(), related=related_items
+    )
     digest = compose_digest(
         pool,
         SETTINGS,

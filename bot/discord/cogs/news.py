@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.core.digest import build_pool, digest_window, topic_key
 from bot.core.models import Article, DigestItem, GuildSettings
+from bot.core.urls import canonical_url, safe_url
 from bot.core.why import Retirement, explain
 from bot.discord.cogs import CogContext, match_choices, resolve_topic, suggest
 from bot.discord.cogs.paginator import Paginator
@@ -26,14 +27,13 @@ from bot.discord.errors import UserError
 from bot.discord.formatting import (
     RESULTS_PER_PAGE,
     fit,
-    safe_url,
     search_page,
     text_embed,
     top_page,
     why_message,
 )
 from bot.discord.payloads import payload_kwargs
-from bot.ingest import canonical_url
+from bot.ingest.related import related_items
 from bot.search.index import search_stories
 from bot.store.db import FoundArticle, Store
 from bot.store.ledger import posted_at
@@ -232,7 +232,9 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
         articles = store.articles_between(
             now - timedelta(days=days), now, topics=[topic] if topic else None
         )
-        pool = build_pool(articles, now=now, weights=self.context.settings.ranking)
+        pool = build_pool(
+            articles, now=now, weights=self.context.settings.ranking, related=related_items
+        )
         positions = pool.by_topic.get(topic_key(topic), ()) if topic else range(len(pool.stories))
         items = []
         for position in list(positions)[:MAX_RESULTS]:
@@ -323,6 +325,7 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             posted=posted,
             retired=retired,
             neighbours=neighbours,
+            related=related_items,
         )
         payload = why_message(explanation, settings=settings, server_digest=admin)
         await interaction.followup.send(**payload_kwargs(payload), ephemeral=True)
