@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.core.models import WEEKDAYS
+from bot.core.models import QUALITY_MAX, WEEKDAYS
 from bot.core.ranking import RankingWeights
 
 CHECKOUT_CONFIG = Path("config") / "newsbot.yaml"  # relative to the current directory
@@ -180,7 +180,7 @@ class ScheduleSettings(_Section):
 
 class DigestDefaults(_Section):
     per_topic: Annotated[int, Field(ge=1, le=10)] = 3
-    min_quality: Annotated[int, Field(ge=0, le=189)] = 0
+    min_quality: Annotated[int, Field(ge=0, le=QUALITY_MAX)] = 0
     max_per_provider: Annotated[int, Field(ge=1, le=50)] = 2
     lookback_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 24
 

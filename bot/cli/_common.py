@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.search.index import topic_key
+from bot.core.topics import topic_key
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.ingest import Progress

@@ -53,6 +53,17 @@ def _moment(text: str) -> str:
     return text.strip()
 
 
+def add_moment_argument(parser: Any) -> None:
+    """`--at ISO8601|latest`, as `preview` and `why` take it."""
+    parser.add_argument(
+        "--at",
+        type=_moment,
+        metavar="ISO8601|latest",
+        help="the moment of the digest (default now; 'latest' = the newest article's time; "
+        "without an offset, in the configured time zone)",
+    )
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "preview",
@@ -63,13 +74,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--topic", action="append", metavar="T", help="a topic (repeatable; default: every topic)"
     )
-    parser.add_argument(
-        "--at",
-        type=_moment,
-        metavar="ISO8601|latest",
-        help="the moment of the digest (default now; 'latest' = the newest article's time; "
-        "without an offset, in the configured time zone)",
-    )
+    add_moment_argument(parser)
     parser.add_argument(
         "--limit", type=_limit, metavar="N", help="stories per topic, 1-10 (default from config)"
     )

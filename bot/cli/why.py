@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cli._common import err, out
-from bot.cli.preview import _moment, _resolve_at
+from bot.cli.preview import _resolve_at, add_moment_argument
 from bot.core.digest import digest_window
 from bot.core.models import GuildSettings
 from bot.core.urls import canonical_url, safe_url
@@ -32,13 +32,7 @@ def register(subparsers: Any) -> None:
         "the verdict: included (topic and rank) or the exact reason it is left out.",
     )
     parser.add_argument("url", metavar="URL", help="the article's link (as shown in a digest)")
-    parser.add_argument(
-        "--at",
-        type=_moment,
-        metavar="ISO8601|latest",
-        help="the moment of the digest (default now; 'latest' = the newest article's time; "
-        "without an offset, in the configured time zone)",
-    )
+    add_moment_argument(parser)
     parser.add_argument(
         "--topic",
         action="append",

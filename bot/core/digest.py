@@ -17,6 +17,7 @@ from bot.core.models import Article, Coverage, Digest, DigestItem, DigestSection
 from bot.core.models import ScoreBreakdown as Score
 from bot.core.ranking import RankingWeights, effective_quality, rank_key, score_article
 from bot.core.stories import Vocabulary, confirmed_coverage, fingerprint, group_articles, outlet_key
+from bot.core.topics import topic_key
 from bot.core.urls import canonical_url
 
 RelatedReader = Callable[[Article], Sequence[Coverage]]
@@ -79,11 +80,6 @@ class CandidatePool:
 
     def __len__(self) -> int:
         return len(self.stories)
-
-
-def topic_key(topic: str) -> str:
-    """How topics are matched: case-insensitive, surrounding spaces ignored."""
-    return topic.strip().casefold()
 
 
 def _provider_key(article: Article) -> str:

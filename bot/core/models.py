@@ -12,6 +12,9 @@ from typing import Literal
 
 ArticleKind = Literal["article", "video"]
 
+QUALITY_MAX = 189
+"""Upstream quality runs 0-189 (not 0-100): the one place that says so."""
+
 
 @dataclass(frozen=True, slots=True)
 class Image:

@@ -12,10 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.core.models import Article, ScoreBreakdown
+from bot.core.models import QUALITY_MAX, Article, ScoreBreakdown
 
-QUALITY_MAX = 189
-"""Upstream quality runs 0-189."""
 NEUTRAL_QUALITY = 67
 """Quality assumed when upstream gave none: the median of real folders."""
 HEAT_REF = 3700

@@ -19,10 +19,10 @@ from bot.core.digest import (
     Story,
     build_pool,
     compose_digest,
-    topic_key,
 )
 from bot.core.models import Article, Digest, GuildSettings, ScoreBreakdown
 from bot.core.ranking import RankingWeights
+from bot.core.topics import topic_key
 
 Verdict = Literal["included", "excluded", "unknown"]
 ReasonCode = Literal[

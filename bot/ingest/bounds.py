@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 
-QUALITY_MAX = 189
 HEAT_MAX = 1_000_000  # ~270x the highest heat seen in real folders
 PIXELS_MAX = 100_000  # an image side
 UNKNOWN = -1  # upstream's "unknown" for quality and heat

@@ -36,14 +36,13 @@ from typing import Any
 import frontmatter
 import yaml
 
-from bot.core.models import Article, ArticleKind, Image, Provider
+from bot.core.models import QUALITY_MAX, Article, ArticleKind, Image, Provider
 from bot.core.urls import clean_url
 from bot.ingest.bounds import (
     HEAT_MAX,
     PIXELS_MAX,
     PUBLISHED_MAX,
     PUBLISHED_MIN,
-    QUALITY_MAX,
     as_text,
     in_scale,
     is_number,

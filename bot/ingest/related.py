@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
-from bot.core.models import Article, Coverage
+from bot.core.models import QUALITY_MAX, Article, Coverage
 from bot.core.urls import clean_url
-from bot.ingest.bounds import QUALITY_MAX, in_scale, published_in_range
+from bot.ingest.bounds import in_scale, published_in_range
 from bot.ingest.clean import as_utc, clean_text
 from bot.ingest.fastyaml import fast_load
 

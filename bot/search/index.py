@@ -24,7 +24,8 @@ from typing import Any
 
 import tantivy
 
-from bot.core.models import Article, Image, Provider
+from bot.core.models import QUALITY_MAX, Article, Image, Provider
+from bot.core.topics import topic_key
 from bot.store.db import Store, from_us, to_us
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,6 @@ _W_RELEVANCE = 1.0
 _W_QUALITY = 0.3
 _W_RECENCY = 0.2
 _RECENCY_HALF_LIFE_DAYS = 30.0
-_QUALITY_MAX = 189.0
 _QUALITY_UNKNOWN = 67  # the median: an article without a quality is neither rewarded nor punished
 
 # All searchable text goes into one field, the title three times and the topics twice (a
@@ -132,11 +132,6 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("quality", fast=True)
     builder.add_bytes_field("doc", stored=True)
     return builder.build()
-
-
-def topic_key(topic: str) -> str:
-    """How topics are compared in filters: case and surrounding space do not matter."""
-    return " ".join(topic.split()).casefold()
 
 
 # compact `json.dumps`, without building an encoder per call
@@ -389,7 +384,7 @@ def blend(
     plus quality (0..1 of 189) and recency (halving every 30 days), weighted."""
     inv_best = 1.0 / (max(score for score, _ in hits) or 1.0)
     decay = math.log(2) / (_RECENCY_HALF_LIFE_DAYS * 86_400e6)
-    quality_scale = _W_QUALITY / _QUALITY_MAX
+    quality_scale = _W_QUALITY / QUALITY_MAX
     exp = math.exp
     ranked: list[tuple[float, int, int]] = []
     for position in range(len(hits)):
@@ -397,7 +392,7 @@ def blend(
         age = now_us - when
         score = (
             _W_RELEVANCE * hits[position][0] * inv_best
-            + quality_scale * min(quality[position] or 0, _QUALITY_MAX)
+            + quality_scale * min(quality[position] or 0, QUALITY_MAX)
             + _W_RECENCY * (exp(-age * decay) if age > 0 else 1.0)
         )
         ranked.append((score, when, -position))

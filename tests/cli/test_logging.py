@@ -53,6 +53,8 @@ def test_tantivy_lock_message_is_one_short_line(caplog: pytest.LogCaptureFixture
 def test_reconnect_loops_log_the_network_error_in_one_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    import bot.discord.startup  # noqa: F401 - loaded by `run` and `sync-commands`, as here
+
     setup_logging("INFO")
     with caplog.at_level(logging.INFO):
         try:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,30 +17,14 @@ from bot.core.ranking import RankingWeights
 from bot.ingest import ParsedFile, canonical_url, parse_file
 from bot.ingest.related import related_items
 from tests.golden.articles import GOLDEN_NOW, make_article, related_block
+from tests.golden.articles import guild as golden_guild
 
 WEIGHTS = RankingWeights()
 DAY_START = GOLDEN_NOW - timedelta(hours=24)
 
 
-def guild(
-    topics: Sequence[str] = ("AI",),
-    *,
-    per_topic: int = 3,
-    min_quality: int = 0,
-    max_per_provider: int = 2,
-) -> GuildSettings:
-    return GuildSettings(
-        guild_id=1,
-        channel_id=2,
-        topics=tuple(topics),
-        time=time(8, 0),
-        timezone="Europe/Paris",
-        weekdays=frozenset(range(7)),
-        per_topic=per_topic,
-        min_quality=min_quality,
-        max_per_provider=max_per_provider,
-        lookback_hours=24,
-    )
+def guild(topics: Sequence[str] = ("AI",), **changes: Any) -> GuildSettings:
+    return golden_guild(topics, timezone="Europe/Paris", **changes)
 
 
 def compose(

@@ -8,9 +8,10 @@ from datetime import time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.digest import build_pool, compose_digest, topic_key
+from bot.core.digest import build_pool, compose_digest
 from bot.core.models import Article, GuildSettings
 from bot.core.ranking import RankingWeights
+from bot.core.topics import topic_key
 from bot.ingest.related import related_items
 from tests.golden.articles import GOLDEN_NOW, make_article
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,31 +13,10 @@ from bot.core.models import Article, Digest, GuildSettings
 from bot.core.ranking import RankingWeights
 from bot.core.why import Explanation, Retirement, explain, to_json
 from bot.ingest.related import related_items
-from tests.golden.articles import GOLDEN_NOW, make_article, related_block
+from tests.golden.articles import GOLDEN_NOW, guild, make_article, related_block
 
 WEIGHTS = RankingWeights()
 WINDOW = (GOLDEN_NOW - timedelta(hours=24), GOLDEN_NOW)
-
-
-def guild(
-    topics: Sequence[str] = ("AI",),
-    *,
-    per_topic: int = 3,
-    min_quality: int = 0,
-    max_per_provider: int = 2,
-) -> GuildSettings:
-    return GuildSettings(
-        guild_id=1,
-        channel_id=2,
-        topics=tuple(topics),
-        time=time(8, 0),
-        timezone="UTC",
-        weekdays=frozenset(range(7)),
-        per_topic=per_topic,
-        min_quality=min_quality,
-        max_per_provider=max_per_provider,
-        lookback_hours=24,
-    )
 
 
 def why(

@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.core.why import CoverageLink, StoryMember
 from bot.discord.formatting import FIELD_VALUE_MAX, embed_length, why_message
-from tests.core.test_why import four_ai_stories, guild, why
-from tests.golden.articles import make_article
+from tests.core.test_why import four_ai_stories, why
+from tests.golden.articles import guild, make_article
 
 NASTY = "@everyone **bold** <@123> ||spoiler|| " + "x" * 400
 

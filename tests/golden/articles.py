@@ -6,10 +6,11 @@ Import as `from tests.golden.articles import make_article, golden_articles, GOLD
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from bot.core.models import Article, ArticleKind, Image, Provider
+from bot.core.models import Article, ArticleKind, GuildSettings, Image, Provider
 
 GOLDEN_NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 
@@ -159,3 +160,26 @@ def golden_articles() -> list[Article]:
             excerpt="",
         ),
     ]
+
+
+def guild(
+    topics: Sequence[str] = ("AI",),
+    *,
+    per_topic: int = 3,
+    min_quality: int = 0,
+    max_per_provider: int = 2,
+    timezone: str = "UTC",
+) -> GuildSettings:
+    """A server's digest settings for tests: channel set, every day at 08:00, a day's look-back."""
+    return GuildSettings(
+        guild_id=1,
+        channel_id=2,
+        topics=tuple(topics),
+        time=time(8, 0),
+        timezone=timezone,
+        weekdays=frozenset(range(7)),
+        per_topic=per_topic,
+        min_quality=min_quality,
+        max_per_provider=max_per_provider,
+        lookback_hours=24,
+    )

@@ -14,13 +14,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.core.models import QUALITY_MAX
 from bot.ingest import ParsedFile, Rejection, parse_bytes, parse_related
 from bot.ingest.bounds import (
     HEAT_MAX,
     PIXELS_MAX,
     PUBLISHED_MAX,
     PUBLISHED_MIN,
-    QUALITY_MAX,
     SQLITE_INT_MAX,
     SQLITE_INT_MIN,
 )

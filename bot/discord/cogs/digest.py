@@ -12,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.models import QUALITY_MAX
 from bot.discord.cogs import CogContext, match_choices
 from bot.discord.cogs.news import TopicCache
 from bot.discord.errors import NotAllowed, UserError
@@ -201,7 +202,7 @@ class DigestCog(
     @app_commands.command(name="settings", description="Digest options (none given: show them)")
     @app_commands.describe(
         per_topic="stories per topic (1-10)",
-        min_quality="skip articles below this quality (0-189)",
+        min_quality=f"skip articles below this quality (0-{QUALITY_MAX})",
         max_per_provider="at most this many stories from one outlet",
         lookback_hours="window of the first digest, in hours",
         silent="post without notifications",
@@ -210,7 +211,7 @@ class DigestCog(
         self,
         interaction: discord.Interaction[Any],
         per_topic: app_commands.Range[int, 1, 10] | None = None,
-        min_quality: app_commands.Range[int, 0, 189] | None = None,
+        min_quality: app_commands.Range[int, 0, QUALITY_MAX] | None = None,
         max_per_provider: app_commands.Range[int, 1, 50] | None = None,
         lookback_hours: app_commands.Range[int, 1, 8760] | None = None,
         silent: bool | None = None,

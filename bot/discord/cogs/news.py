@@ -17,8 +17,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.digest import build_pool, digest_window, topic_key
+from bot.core.digest import build_pool, digest_window
 from bot.core.models import Article, DigestItem, GuildSettings
+from bot.core.topics import topic_key
 from bot.core.urls import canonical_url, safe_url
 from bot.core.why import Retirement, explain
 from bot.discord.cogs import CogContext, match_choices, resolve_topic, suggest
