@@ -39,7 +39,7 @@ from rapidfuzz import fuzz
 from bot.core.models import Article, Coverage
 from bot.ingest.identity import canonical_url
 
-RULE_VERSION = 1
+RULE_VERSION = 2
 """Bump whenever the rule below changes: stored story ids are then rebuilt from the store."""
 
 MAX_GAP = timedelta(days=4)
@@ -50,6 +50,9 @@ SAME_COSINE = 0.18
 """IDF-weighted cosine of title+excerpt words at or above which two outlets report one story..."""
 SAME_TITLE_COSINE = 0.25
 """...or IDF-weighted cosine of their titles alone."""
+NEAR_TIME = timedelta(hours=12)
+NEAR_SHARE = 0.7
+"""Items at most NEAR_TIME apart need this share of the cosines above."""
 TITLE_ONLY_RATIO = 90.0
 """rapidfuzz token_sort_ratio of titles (0-100) needed when an excerpt is missing."""
 TITLE_CLOSE_RATIO = 80.0
@@ -77,6 +80,9 @@ comparisons per article; the article's rarer words still do)."""
 CANDIDATE_WORDS = 8
 """Candidate search: an article is indexed by this many of its rarest title words and as many
 of its rarest excerpt words."""
+JOIN_SHARE = 1 / 3
+"""An article joins a story whose leader it does not match when it matches more than this
+share of the members (a follow-up told in other words matches some reports, not the first)."""
 PRIOR_DOCS = 50
 """Documents assumed besides the known ones when weighing words (a small pool is not a feed)."""
 SMALL_FEED_DOUBT = 0.5
@@ -220,18 +226,29 @@ def words(text: str) -> tuple[str, ...]:
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _EVERGREEN = re.compile(
-    r"\b(guides?|how to|how do|how does|how can|best|build guide|tier list|explained|everything we "
-    r"know|what is|what are|what we know|when is|where to|tips|faq|frequently asked|cheat sheet|"
-    r"review|reviews|opinion|exam|certification|roundup|recap|everything announced|"
+    r"\b(guides?|how to|how do|how does|how can|(?<!our )(?<!its )(?<!their )(?<!'s )(?<!s' )best|build guide|tier list|explained|"
+    r"everything we know|what is|what are|what we know|when is|where to|tips|faq|frequently asked|"
+    r"cheat sheet|opinion|exam|certification|roundup|recap|everything announced|"
     r"(?:biggest|top|all the) (?:\w+ )?announcements|what (?:it|they) means?|market (?:size|share|report|analysis|growth|overview|research|"
     r"forecast|outlook))\b",
 )
 
 
+_REVIEW = re.compile(r"^reviews?\b|\breviews?\s*(?:$|[:|–—(-])")
+"""A review is named so at a title's start or end ("Diablo 4 review: ..."); "a judge allows a
+review of the deal" is news."""
+
+
 def is_evergreen(title: str) -> bool:
     """Guides, explainers, reviews, market-research reports: pages about a subject, not reports
-    of one event. Two of them, or one and a news item, are one story only when near-identical."""
-    return _EVERGREEN.search(_fold(title)) is not None or _fold(title).rstrip().endswith("?")
+    of one event. Two of them, or one and a news item, are one story only when near-identical.
+    "Best" counts as a listicle's ("best builds"), not as a possessive's ("our best look yet")."""
+    folded = _fold(title).strip()
+    return (
+        _EVERGREEN.search(folded) is not None
+        or _REVIEW.search(folded) is not None
+        or folded.endswith("?")
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -272,6 +289,13 @@ def outlet_key(name: str, domain: str) -> str:
     return folded or name.strip().casefold()
 
 
+def _source(name: str, domain: str) -> str:
+    """Who published an item, for the one-outlet guard: its outlet and its own name, so that
+    channels of one platform or outlets syndicated by one portal (youtube.com, msn.com) are
+    each their own."""
+    return f"{outlet_key(name, domain)}/{name.strip().casefold()}"
+
+
 def _links(*urls: str | None) -> frozenset[str]:
     return frozenset(key for url in urls if url and (key := canonical_url(url)) is not None)
 
@@ -289,7 +313,7 @@ def fingerprint(article: Article) -> Fingerprint:
         title_words=words(article.title),
         excerpt_words=words(article.excerpt)[:EXCERPT_WORDS] if opening else (),
         excerpt=opening,
-        outlet=outlet_key(article.provider.name, article.provider.domain),
+        outlet=_source(article.provider.name, article.provider.domain),
         published=article.published,
         links=_links(article.url, article.original_url, article.video_url),
         evergreen=is_evergreen(article.title),
@@ -303,7 +327,7 @@ def coverage_fingerprint(item: Coverage) -> Fingerprint:
         title_words=words(item.title),
         excerpt_words=(),
         excerpt="",
-        outlet=outlet_key(item.provider, item.domain),
+        outlet=_source(item.provider, item.domain),
         published=item.published,
         links=_links(item.url),
         evergreen=is_evergreen(item.title),
@@ -371,6 +395,14 @@ def _close(a: Fingerprint, b: Fingerprint) -> bool:
     if a.published is None or b.published is None:
         return True  # a related item without a date: judged on its content
     return abs(a.published - b.published) <= MAX_GAP
+
+
+def _near(a: Fingerprint, b: Fingerprint) -> float:
+    """How much of the word evidence two items need by their distance in time: NEAR_SHARE
+    within NEAR_TIME (two outlets reporting one event tell it the same day), all of it later."""
+    if a.published is None or b.published is None:
+        return 1.0
+    return NEAR_SHARE if abs(a.published - b.published) <= NEAR_TIME else 1.0
 
 
 def _own_news(a: Fingerprint, b: Fingerprint) -> bool:
@@ -444,8 +476,9 @@ def _same(a: _Item, b: _Item, vocab: Vocabulary) -> float:
         return 0.0
     if clash and fuzz.token_sort_ratio(" ".join(x.title_words), " ".join(y.title_words)) >= 75:
         return 0.0  # the same wording with other numbers: "season 3" / "season 4"
-    by_text = cosine(a.vec, b.vec) / vocab.demand(SAME_COSINE)
-    by_title = title_similar / vocab.demand(SAME_TITLE_COSINE)
+    near = _near(x, y)
+    by_text = cosine(a.vec, b.vec) / (vocab.demand(SAME_COSINE) * near)
+    by_title = title_similar / (vocab.demand(SAME_TITLE_COSINE) * near)
     best = max(by_text, by_title)
     return best if best >= 1.0 else 0.0
 
@@ -590,7 +623,7 @@ class StoryGrouper:
         if _same(item, leader, self.vocab) >= 1.0:
             return True
         matches = sum(1 for m in story.members if _same(item, m, self.vocab) >= 1.0)
-        return 2 * matches > len(story.members)
+        return matches > JOIN_SHARE * len(story.members)
 
 
 def _order(fp: Fingerprint) -> tuple[float, str]:
