@@ -50,9 +50,10 @@ SAME_COSINE = 0.18
 """IDF-weighted cosine of title+excerpt words at or above which two outlets report one story..."""
 SAME_TITLE_COSINE = 0.25
 """...or IDF-weighted cosine of their titles alone."""
-NEAR_TIME = timedelta(hours=12)
-NEAR_SHARE = 0.7
-"""Items at most NEAR_TIME apart need this share of the cosines above."""
+NEAR_TIME = timedelta(hours=24)
+NEAR_SHARE = 0.6
+"""Items published together need this share of the cosines above, all of it from NEAR_TIME
+apart on (linear in between; `_near`)."""
 TITLE_ONLY_RATIO = 90.0
 """rapidfuzz token_sort_ratio of titles (0-100) needed when an excerpt is missing."""
 TITLE_CLOSE_RATIO = 80.0
@@ -212,9 +213,28 @@ def _fold(text: str) -> str:
 _STEMMER = snowballstemmer.stemmer("english")
 
 
+_ROMAN = {
+    "ii": "2",
+    "iii": "3",
+    "iv": "4",
+    "vii": "7",
+    "viii": "8",
+    "ix": "9",
+    "xii": "12",
+    "xiii": "13",
+    "xiv": "14",
+    "xv": "15",
+    "xvi": "16",
+    "xvii": "17",
+    "xviii": "18",
+}
+"""Roman numerals as sequels and parts are named ("Diablo IV" = "Diablo 4"); "i", "v", "x",
+"vi", "xi" are too often words or names to read as numbers."""
+
+
 @lru_cache(maxsize=262144)
 def _stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word.removesuffix("'s")))
+    return _ROMAN.get(word) or str(_STEMMER.stemWord(word.removesuffix("'s")))
 
 
 @lru_cache(maxsize=16384)  # the texts of the articles in reach (bounded memory: texts are long)
@@ -398,11 +418,13 @@ def _close(a: Fingerprint, b: Fingerprint) -> bool:
 
 
 def _near(a: Fingerprint, b: Fingerprint) -> float:
-    """How much of the word evidence two items need by their distance in time: NEAR_SHARE
-    within NEAR_TIME (two outlets reporting one event tell it the same day), all of it later."""
+    """The share of the word evidence two items need by their distance in time: NEAR_SHARE
+    when published together, rising linearly to all of it at NEAR_TIME apart (outlets report
+    one event within hours, in their own words; days later like words mean less)."""
     if a.published is None or b.published is None:
         return 1.0
-    return NEAR_SHARE if abs(a.published - b.published) <= NEAR_TIME else 1.0
+    apart = abs(a.published - b.published) / NEAR_TIME
+    return NEAR_SHARE + (1.0 - NEAR_SHARE) * min(1.0, apart)
 
 
 def _own_news(a: Fingerprint, b: Fingerprint) -> bool:
