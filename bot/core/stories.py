@@ -8,14 +8,15 @@ Two items are the same story when their *content* says so:
   rapidfuzz's normalised Indel similarity) or sharing the story's rare words: the cosine of
   their title-and-excerpt word vectors weighted by inverse document frequency (IDF) is at
   least SAME_COSINE. Words every article of a feed shares ("Azure", "Diablo 4") weigh almost
-  nothing; names, numbers and events weigh much.
+  nothing; names, numbers and events weigh much. Items published together need less of this
+  evidence than items a day apart (`_near`).
 - Items without a usable excerpt, titles whose numbers clash ("part 1" / "part 2") and two
   items of one outlet (a series shares boilerplate) must also pass the title test: nearly the
   same wording (rapidfuzz token_sort_ratio) or the same rare title words.
 
 Grouping (`StoryGrouper.assign`) is leader clustering, never a transitive closure: articles are
 visited oldest first; one joins the story whose *leader* (first article) it matches, or whose
-members it matches for more than half, and never a story whose leader is more than MAX_SPAN
+members it matches for more than a third (JOIN_SHARE), and never a story whose leader is more than MAX_SPAN
 older; otherwise it starts its own story, named by its id. A chain of pairwise matches cannot
 glue weeks of loosely related news into one story.
 
