@@ -52,7 +52,7 @@ SAME_COSINE = 0.18
 SAME_TITLE_COSINE = 0.25
 """...or IDF-weighted cosine of their titles alone."""
 NEAR_TIME = timedelta(hours=24)
-NEAR_SHARE = 0.6
+NEAR_SHARE = 0.5
 """Items published together need this share of the cosines above, all of it from NEAR_TIME
 apart on (linear in between; `_near`)."""
 TITLE_ONLY_RATIO = 90.0
@@ -82,6 +82,11 @@ comparisons per article; the article's rarer words still do)."""
 CANDIDATE_WORDS = 8
 """Candidate search: an article is indexed by this many of its rarest title words and as many
 of its rarest excerpt words."""
+SAME_LINK = 1000.0
+"""The strength of a shared link (one article); content gives 1.0 (just enough) and more."""
+STRONG = 2.0
+"""A content match this strong (twice the evidence needed) with any member of a story joins
+it, like a shared link, though never beyond MAX_SPAN from its leader."""
 JOIN_SHARE = 1 / 3
 """An article joins a story whose leader it does not match when it matches more than this
 share of the members (a follow-up told in other words matches some reports, not the first)."""
@@ -476,7 +481,7 @@ def _same(a: _Item, b: _Item, vocab: Vocabulary) -> float:
     """How strongly two articles are one story (≥ 1.0 means they are; 0.0 that they are not)."""
     x, y = a.fp, b.fp
     if x.links & y.links:
-        return 2.0
+        return SAME_LINK
     if not _close(x, y):
         return 0.0
     title_similar = cosine(a.title_vec, b.title_vec)
@@ -500,8 +505,9 @@ def _same(a: _Item, b: _Item, vocab: Vocabulary) -> float:
     if clash and fuzz.token_sort_ratio(" ".join(x.title_words), " ".join(y.title_words)) >= 75:
         return 0.0  # the same wording with other numbers: "season 3" / "season 4"
     near = _near(x, y)
-    by_text = cosine(a.vec, b.vec) / (vocab.demand(SAME_COSINE) * near)
-    by_title = title_similar / (vocab.demand(SAME_TITLE_COSINE) * near)
+    # time lowers the base thresholds, not the doubt of a small store (`demand`)
+    by_text = cosine(a.vec, b.vec) / vocab.demand(SAME_COSINE * near)
+    by_title = title_similar / vocab.demand(SAME_TITLE_COSINE * near)
     best = max(by_text, by_title)
     return best if best >= 1.0 else 0.0
 
@@ -622,7 +628,7 @@ class StoryGrouper:
         strength: dict[str, float] = {}
         for position in sorted(candidates):
             other, story_id = self._items[position]
-            if story_id in strength and strength[story_id] >= 2.0:
+            if story_id in strength and strength[story_id] >= SAME_LINK:
                 continue
             value = _same(item, other, self.vocab)
             if value >= 1.0:
@@ -637,12 +643,14 @@ class StoryGrouper:
         return None if best is None else best[1]
 
     def _may_join(self, item: _Item, story: _Story, value: float) -> bool:
-        if value >= 2.0:  # the same link: one article
+        if value >= SAME_LINK:  # the same link: one article
             return True
         leader = story.leader
         published, first = item.fp.published, leader.fp.published
         if published is not None and first is not None and abs(published - first) > MAX_SPAN:
             return False
+        if value >= STRONG:
+            return True
         if _same(item, leader, self.vocab) >= 1.0:
             return True
         matches = sum(1 for m in story.members if _same(item, m, self.vocab) >= 1.0)
