@@ -16,8 +16,9 @@ Two items are the same story when their *content* says so:
 
 Grouping (`StoryGrouper.assign`) is leader clustering, never a transitive closure: articles are
 visited oldest first; one joins the story whose *leader* (first article) it matches, or whose
-members it matches for more than a third (JOIN_SHARE), and never a story whose leader is more than MAX_SPAN
-older; otherwise it starts its own story, named by its id. A chain of pairwise matches cannot
+members it matches for more than a third (JOIN_SHARE), or one member of which it matches
+strongly (STRONG), and never a story whose leader is more than MAX_SPAN older (unless by
+link); otherwise it starts its own story, named by its id. A chain of pairwise matches cannot
 glue weeks of loosely related news into one story.
 
 A `related` item (title, link, outlet, date; no excerpt) is coverage of a story only when its
