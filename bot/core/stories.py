@@ -8,15 +8,17 @@ Two items are the same story when their *content* says so:
   rapidfuzz's normalised Indel similarity) or sharing the story's rare words: the cosine of
   their title-and-excerpt word vectors weighted by inverse document frequency (IDF) is at
   least SAME_COSINE. Words every article of a feed shares ("Azure", "Diablo 4") weigh almost
-  nothing; names, numbers and events weigh much.
+  nothing; names, numbers and events weigh much. Items published together need less of this
+  evidence than items a day apart (`_near`).
 - Items without a usable excerpt, titles whose numbers clash ("part 1" / "part 2") and two
   items of one outlet (a series shares boilerplate) must also pass the title test: nearly the
   same wording (rapidfuzz token_sort_ratio) or the same rare title words.
 
 Grouping (`StoryGrouper.assign`) is leader clustering, never a transitive closure: articles are
 visited oldest first; one joins the story whose *leader* (first article) it matches, or whose
-members it matches for more than half, and never a story whose leader is more than MAX_SPAN
-older; otherwise it starts its own story, named by its id. A chain of pairwise matches cannot
+members it matches for more than a third (JOIN_SHARE), or one member of which it matches
+strongly (STRONG), and never a story whose leader is more than MAX_SPAN older (unless by
+link); otherwise it starts its own story, named by its id. A chain of pairwise matches cannot
 glue weeks of loosely related news into one story.
 
 A `related` item (title, link, outlet, date; no excerpt) is coverage of a story only when its
@@ -39,7 +41,7 @@ from rapidfuzz import fuzz
 from bot.core.models import Article, Coverage
 from bot.core.urls import canonical_url
 
-RULE_VERSION = 1
+RULE_VERSION = 2
 """Bump whenever the rule below changes: stored story ids are then rebuilt from the store."""
 
 MAX_GAP = timedelta(days=4)
@@ -50,6 +52,10 @@ SAME_COSINE = 0.18
 """IDF-weighted cosine of title+excerpt words at or above which two outlets report one story..."""
 SAME_TITLE_COSINE = 0.25
 """...or IDF-weighted cosine of their titles alone."""
+NEAR_TIME = timedelta(hours=24)
+NEAR_SHARE = 0.5
+"""Items published together need this share of the cosines above, all of it from NEAR_TIME
+apart on (linear in between; `_near`)."""
 TITLE_ONLY_RATIO = 90.0
 """rapidfuzz token_sort_ratio of titles (0-100) needed when an excerpt is missing."""
 TITLE_CLOSE_RATIO = 80.0
@@ -77,6 +83,14 @@ comparisons per article; the article's rarer words still do)."""
 CANDIDATE_WORDS = 8
 """Candidate search: an article is indexed by this many of its rarest title words and as many
 of its rarest excerpt words."""
+SAME_LINK = 1000.0
+"""The strength of a shared link (one article); content gives 1.0 (just enough) and more."""
+STRONG = 2.0
+"""A content match this strong (twice the evidence needed) with any member of a story joins
+it, like a shared link, though never beyond MAX_SPAN from its leader."""
+JOIN_SHARE = 1 / 3
+"""An article joins a story whose leader it does not match when it matches more than this
+share of the members (a follow-up told in other words matches some reports, not the first)."""
 PRIOR_DOCS = 50
 """Documents assumed besides the known ones when weighing words (a small pool is not a feed)."""
 SMALL_FEED_DOUBT = 0.5
@@ -206,9 +220,28 @@ def _fold(text: str) -> str:
 _STEMMER = snowballstemmer.stemmer("english")
 
 
+_ROMAN = {
+    "ii": "2",
+    "iii": "3",
+    "iv": "4",
+    "vii": "7",
+    "viii": "8",
+    "ix": "9",
+    "xii": "12",
+    "xiii": "13",
+    "xiv": "14",
+    "xv": "15",
+    "xvi": "16",
+    "xvii": "17",
+    "xviii": "18",
+}
+"""Roman numerals as sequels and parts are named ("Diablo IV" = "Diablo 4"); "i", "v", "x",
+"vi", "xi" are too often words or names to read as numbers."""
+
+
 @lru_cache(maxsize=262144)
 def _stem(word: str) -> str:
-    return str(_STEMMER.stemWord(word.removesuffix("'s")))
+    return _ROMAN.get(word) or str(_STEMMER.stemWord(word.removesuffix("'s")))
 
 
 @lru_cache(maxsize=16384)  # the texts of the articles in reach (bounded memory: texts are long)
@@ -220,18 +253,29 @@ def words(text: str) -> tuple[str, ...]:
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _EVERGREEN = re.compile(
-    r"\b(guides?|how to|how do|how does|how can|best|build guide|tier list|explained|everything we "
-    r"know|what is|what are|what we know|when is|where to|tips|faq|frequently asked|cheat sheet|"
-    r"review|reviews|opinion|exam|certification|roundup|recap|everything announced|"
+    r"\b(guides?|how to|how do|how does|how can|(?<!our )(?<!its )(?<!their )(?<!'s )(?<!s' )best|build guide|tier list|explained|"
+    r"everything we know|what is|what are|what we know|when is|where to|tips|faq|frequently asked|"
+    r"cheat sheet|opinion|exam|certification|roundup|recap|everything announced|"
     r"(?:biggest|top|all the) (?:\w+ )?announcements|what (?:it|they) means?|market (?:size|share|report|analysis|growth|overview|research|"
     r"forecast|outlook))\b",
 )
 
 
+_REVIEW = re.compile(r"^reviews?\b|\breviews?\s*(?:$|[:|–—(-])")
+"""A review is named so at a title's start or end ("Diablo 4 review: ..."); "a judge allows a
+review of the deal" is news."""
+
+
 def is_evergreen(title: str) -> bool:
     """Guides, explainers, reviews, market-research reports: pages about a subject, not reports
-    of one event. Two of them, or one and a news item, are one story only when near-identical."""
-    return _EVERGREEN.search(_fold(title)) is not None or _fold(title).rstrip().endswith("?")
+    of one event. Two of them, or one and a news item, are one story only when near-identical.
+    "Best" counts as a listicle's ("best builds"), not as a possessive's ("our best look yet")."""
+    folded = _fold(title).strip()
+    return (
+        _EVERGREEN.search(folded) is not None
+        or _REVIEW.search(folded) is not None
+        or folded.endswith("?")
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -272,6 +316,13 @@ def outlet_key(name: str, domain: str) -> str:
     return folded or name.strip().casefold()
 
 
+def _source(name: str, domain: str) -> str:
+    """Who published an item, for the one-outlet guard: its outlet and its own name, so that
+    channels of one platform or outlets syndicated by one portal (youtube.com, msn.com) are
+    each their own."""
+    return f"{outlet_key(name, domain)}/{name.strip().casefold()}"
+
+
 def _links(*urls: str | None) -> frozenset[str]:
     return frozenset(key for url in urls if url and (key := canonical_url(url)) is not None)
 
@@ -289,7 +340,7 @@ def fingerprint(article: Article) -> Fingerprint:
         title_words=words(article.title),
         excerpt_words=words(article.excerpt)[:EXCERPT_WORDS] if opening else (),
         excerpt=opening,
-        outlet=outlet_key(article.provider.name, article.provider.domain),
+        outlet=_source(article.provider.name, article.provider.domain),
         published=article.published,
         links=_links(article.url, article.original_url, article.video_url),
         evergreen=is_evergreen(article.title),
@@ -303,7 +354,7 @@ def coverage_fingerprint(item: Coverage) -> Fingerprint:
         title_words=words(item.title),
         excerpt_words=(),
         excerpt="",
-        outlet=outlet_key(item.provider, item.domain),
+        outlet=_source(item.provider, item.domain),
         published=item.published,
         links=_links(item.url),
         evergreen=is_evergreen(item.title),
@@ -373,6 +424,16 @@ def _close(a: Fingerprint, b: Fingerprint) -> bool:
     return abs(a.published - b.published) <= MAX_GAP
 
 
+def _near(a: Fingerprint, b: Fingerprint) -> float:
+    """The share of the word evidence two items need by their distance in time: NEAR_SHARE
+    when published together, rising linearly to all of it at NEAR_TIME apart (outlets report
+    one event within hours, in their own words; days later like words mean less)."""
+    if a.published is None or b.published is None:
+        return 1.0
+    apart = abs(a.published - b.published) / NEAR_TIME
+    return NEAR_SHARE + (1.0 - NEAR_SHARE) * min(1.0, apart)
+
+
 def _own_news(a: Fingerprint, b: Fingerprint) -> bool:
     """Each title has a word the other item never uses: near-identical texts about two
     things ("auditing for Azure Database for MariaDB" / "... for MySQL")."""
@@ -421,7 +482,7 @@ def _same(a: _Item, b: _Item, vocab: Vocabulary) -> float:
     """How strongly two articles are one story (≥ 1.0 means they are; 0.0 that they are not)."""
     x, y = a.fp, b.fp
     if x.links & y.links:
-        return 2.0
+        return SAME_LINK
     if not _close(x, y):
         return 0.0
     title_similar = cosine(a.title_vec, b.title_vec)
@@ -444,8 +505,10 @@ def _same(a: _Item, b: _Item, vocab: Vocabulary) -> float:
         return 0.0
     if clash and fuzz.token_sort_ratio(" ".join(x.title_words), " ".join(y.title_words)) >= 75:
         return 0.0  # the same wording with other numbers: "season 3" / "season 4"
-    by_text = cosine(a.vec, b.vec) / vocab.demand(SAME_COSINE)
-    by_title = title_similar / vocab.demand(SAME_TITLE_COSINE)
+    near = _near(x, y)
+    # time lowers the base thresholds, not the doubt of a small store (`demand`)
+    by_text = cosine(a.vec, b.vec) / vocab.demand(SAME_COSINE * near)
+    by_title = title_similar / vocab.demand(SAME_TITLE_COSINE * near)
     best = max(by_text, by_title)
     return best if best >= 1.0 else 0.0
 
@@ -566,7 +629,7 @@ class StoryGrouper:
         strength: dict[str, float] = {}
         for position in sorted(candidates):
             other, story_id = self._items[position]
-            if story_id in strength and strength[story_id] >= 2.0:
+            if story_id in strength and strength[story_id] >= SAME_LINK:
                 continue
             value = _same(item, other, self.vocab)
             if value >= 1.0:
@@ -581,16 +644,18 @@ class StoryGrouper:
         return None if best is None else best[1]
 
     def _may_join(self, item: _Item, story: _Story, value: float) -> bool:
-        if value >= 2.0:  # the same link: one article
+        if value >= SAME_LINK:  # the same link: one article
             return True
         leader = story.leader
         published, first = item.fp.published, leader.fp.published
         if published is not None and first is not None and abs(published - first) > MAX_SPAN:
             return False
+        if value >= STRONG:
+            return True
         if _same(item, leader, self.vocab) >= 1.0:
             return True
         matches = sum(1 for m in story.members if _same(item, m, self.vocab) >= 1.0)
-        return 2 * matches > len(story.members)
+        return matches > JOIN_SHARE * len(story.members)
 
 
 def _order(fp: Fingerprint) -> tuple[float, str]:

@@ -181,3 +181,56 @@ def test_stored_story_ids_are_kept() -> None:
     ids = group_articles([replace(a, story_id="s1"), replace(b, story_id="s1")])
     assert ids == {a.id: "s1", b.id: "s1"}
     assert GOLDEN_NOW.tzinfo is not None
+
+
+def test_outlets_reporting_within_hours_need_fewer_shared_words() -> None:
+    """The same few rare words ("Contoso", "Fabrikam", "$31 a share") are one story when two
+    outlets publish them an hour apart, not when they are three days apart."""
+    first = make_article(
+        "Contoso to buy Fabrikam for $2 billion",
+        provider="Reuters",
+        excerpt="Contoso confirmed on Tuesday that it will buy Fabrikam, the maker of Northwind "
+        "routers, for $2 billion in cash.",
+    )
+
+    def later(hours: float) -> Article:
+        return make_article(
+            "Router maker gets a new owner",
+            provider="Bloomberg",
+            excerpt="Fabrikam shareholders will get $31 a share as Contoso expands into "
+            "networking hardware, analysts said.",
+            hours_ago=1 + hours,
+        )
+
+    assert same(first, later(1))
+    assert not same(first, later(70))
+
+
+def test_channels_of_one_platform_are_different_outlets() -> None:
+    """Two YouTube channels posting one trailer are two outlets, not one outlet's series."""
+    a = make_article(
+        "Diablo IV Announce Cinematic | By Three They Come",
+        provider="Diablo",
+        domain="youtube.com",
+        excerpt="Lilith returns in the announce cinematic for Diablo IV, revealed at BlizzCon.",
+    )
+    b = make_article(
+        "Reaction: the Diablo 4 announce cinematic, By Three They Come",
+        provider="Game Clips",
+        domain="youtube.com",
+        excerpt="My reaction to the Lilith announce cinematic from BlizzCon for Diablo 4.",
+    )
+    assert same(a, b)
+
+
+def test_sequel_numerals_are_numbers() -> None:
+    assert words("Diablo IV beta") == words("Diablo 4 beta")
+    assert words("Final Fantasy XVI") == words("Final Fantasy 16")
+    assert words("Xi visits") == ("xi", "visit")  # a name, not 11
+
+
+def test_news_mentioning_a_review_or_the_best_is_not_a_guide() -> None:
+    assert is_evergreen("Diablo 4 review: a darker take on the devil")
+    assert is_evergreen("Diablo 4 Beta: Best Barbarian Build")
+    assert not is_evergreen("Judge allows DoD to review JEDI contract award")
+    assert not is_evergreen("Massive Diablo 4 leak gives us our best look at the game yet")
