@@ -340,10 +340,11 @@ def compose_digest(
     if open_sections and (passed_over or exhausted):
         # second pass: sections still short, and only capped outlets' stories remain: those
         # passed over (best first), then the ones the first pass did not reach
+        seen: set[int] = set()  # (the last position of the first pass may be passed over)
         for position in itertools.chain(passed_over, walker):
-            if position == previous or position in taken:
+            if position in taken or position in seen:
                 continue
-            previous = position
+            seen.add(position)
             story = stories[position]
             if not _eligible(story, min_quality, posted_ids, window_start, window_end):
                 continue

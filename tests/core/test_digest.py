@@ -318,3 +318,22 @@ def test_coverage_published_after_now_is_not_shown() -> None:
     assert digest is not None
     [item] = [i for s in digest.sections for i in s.items]
     assert item.also_covered_by == ()
+
+
+def test_the_last_story_passed_over_for_its_outlet_still_fills_a_short_section() -> None:
+    """Found by the composition property: the capped story seen last was skipped by the fill."""
+    articles = [
+        make_article(
+            "Rocket and AI probe launch", topics=("AI", "Space"), quality=150, provider="B"
+        ),
+        make_article("Chip makers report results", topics=("AI",), quality=100, provider="B"),
+        # another outlet's story, outside the window: the first pass cannot stop early
+        make_article("Yesterday's AI ruling", quality=180, heat=3000, provider="A", hours_ago=30),
+    ]
+    digest = compose(articles, guild(("AI", "Space"), per_topic=1, max_per_provider=1))
+    assert digest is not None
+    sections = {s.topic: [i.article.title for i in s.items] for s in digest.sections}
+    assert sections == {
+        "Space": ["Rocket and AI probe launch"],
+        "AI": ["Chip makers report results"],
+    }
