@@ -218,6 +218,14 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_stem(w.replace("’", "'")) for w in _WORD.findall(_fold(text)) if w not in _STOP)
 
 
+def word_set(text: str) -> frozenset[str]:
+    """The distinct `words` of a text, each stemmed once (uncached: for long or one-off texts,
+    such as all the item titles of a `related` block joined by newlines)."""
+    return frozenset(
+        _stem(w.replace("’", "'")) for w in set(_WORD.findall(_fold(text))) if w not in _STOP
+    )
+
+
 _YEAR = re.compile(r"(?:19|20)\d\d")
 _EVERGREEN = re.compile(
     r"\b(guides?|how to|how do|how does|how can|best|build guide|tier list|explained|everything we "
@@ -296,6 +304,13 @@ def fingerprint(article: Article) -> Fingerprint:
     )
 
 
+def article_terms(title: str, excerpt: str) -> frozenset[str]:
+    """`fingerprint(article).terms` from the title and excerpt alone: what `Vocabulary` counts,
+    without the links, outlet and vectors a fingerprint also prepares."""
+    opening = _excerpt_opening(excerpt)
+    return frozenset(words(title)) | frozenset(words(excerpt)[:EXCERPT_WORDS] if opening else ())
+
+
 def coverage_fingerprint(item: Coverage) -> Fingerprint:
     """The fingerprint of a `related` item (a title and a link, no excerpt)."""
     return Fingerprint(
@@ -322,9 +337,13 @@ class Vocabulary:
             self.add(fp)
 
     def add(self, fp: Fingerprint) -> None:
+        self.add_terms(fp.terms)
+
+    def add_terms(self, terms: Iterable[str]) -> None:
+        """Count one document of these distinct terms (`article_terms`)."""
         self.docs += 1
         df = self.df
-        for term in fp.terms:
+        for term in terms:
             df[term] = df.get(term, 0) + 1
         if self._idf:
             self._idf = {}
