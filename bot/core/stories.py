@@ -211,19 +211,33 @@ def _stem(word: str) -> str:
     return str(_STEMMER.stemWord(word.removesuffix("'s")))
 
 
+class _Stems(dict[str, str | None]):
+    """Folded word -> its stem, or None for a stop word (a plain dict look-up per word once
+    seen; emptied when it reaches STEMS_KEPT words, so memory stays bounded)."""
+
+    def __missing__(self, word: str) -> str | None:
+        if len(self) >= STEMS_KEPT:
+            self.clear()
+        stem = self[word] = None if word in _STOP else _stem(word.replace("’", "'"))
+        return stem
+
+
+STEMS_KEPT = 262144
+_STEMS = _Stems()
+
+
 @lru_cache(maxsize=16384)  # the texts of the articles in reach (bounded memory: texts are long)
 def words(text: str) -> tuple[str, ...]:
     """Content words of a text: NFKC, casefolded, stop words dropped, English stems (Snowball:
     "dates" = "date", "delayed" = "delay"); "3.2" and "it's" stay whole words."""
-    return tuple(_stem(w.replace("’", "'")) for w in _WORD.findall(_fold(text)) if w not in _STOP)
+    return tuple([s for s in map(_STEMS.__getitem__, _WORD.findall(_fold(text))) if s is not None])
 
 
 def word_set(text: str) -> frozenset[str]:
     """The distinct `words` of a text, each stemmed once (uncached: for long or one-off texts,
     such as all the item titles of a `related` block joined by newlines)."""
-    return frozenset(
-        _stem(w.replace("’", "'")) for w in set(_WORD.findall(_fold(text))) if w not in _STOP
-    )
+    found = set(map(_STEMS.__getitem__, set(_WORD.findall(_fold(text)))))
+    return frozenset(s for s in found if s is not None)
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -364,6 +378,11 @@ class Vocabulary:
         everyday words look rare): `base` at thousands of documents, more below."""
         doubt = PRIOR_DOCS / (self.docs + PRIOR_DOCS)
         return base + (1.0 - base) * SMALL_FEED_DOUBT * doubt
+
+    @property
+    def rare_max(self) -> float:
+        """The most documents a rare word is in (`is_rare`)."""
+        return self._rare_max
 
     def is_rare(self, term: str) -> bool:
         return self.df.get(term, 0) <= self._rare_max
@@ -513,11 +532,11 @@ class StoryGrouper:
         return item.keys
 
     def _find_keys(self, fp: Fingerprint) -> list[str]:
-        vocab = self.vocab
+        df, most = self.vocab.df, self.vocab.rare_max
 
         def rarest(words: Iterable[str]) -> list[str]:
-            rare = {t for t in words if vocab.is_rare(t)}
-            return sorted(rare, key=lambda t: (vocab.df.get(t, 0), t))[:CANDIDATE_WORDS]
+            rare = {t for t in words if df.get(t, 0) <= most}  # Vocabulary.is_rare, inlined
+            return sorted(rare, key=lambda t: (df.get(t, 0), t))[:CANDIDATE_WORDS]
 
         title = rarest(fp.title_words)
         return title + [t for t in rarest(fp.excerpt_words) if t not in title]
@@ -583,32 +602,41 @@ class StoryGrouper:
         for link in item.fp.links:
             candidates.update(self._by_link.get(link, ()))
         strength: dict[str, float] = {}
+        known: dict[int, float] = {}  # _same(item, other) by id(other): computed once per pair
         for position in sorted(candidates):
             other, story_id = self._items[position]
             if story_id in strength and strength[story_id] >= 2.0:
                 continue
-            value = _same(item, other, self.vocab)
+            value = known[id(other)] = _same(item, other, self.vocab)
             if value >= 1.0:
                 strength[story_id] = max(strength.get(story_id, 0.0), value)
         best: tuple[float, str] | None = None
         for story_id, value in strength.items():
             story = self._stories[story_id]
-            if not self._may_join(item, story, value):
+            if not self._may_join(item, story, value, known):
                 continue
             if best is None or (value, story_id) > best:
                 best = (value, story_id)
         return None if best is None else best[1]
 
-    def _may_join(self, item: _Item, story: _Story, value: float) -> bool:
+    def _may_join(
+        self, item: _Item, story: _Story, value: float, known: dict[int, float] | None = None
+    ) -> bool:
         if value >= 2.0:  # the same link: one article
             return True
         leader = story.leader
         published, first = item.fp.published, leader.fp.published
         if published is not None and first is not None and abs(published - first) > MAX_SPAN:
             return False
-        if _same(item, leader, self.vocab) >= 1.0:
+        known = {} if known is None else known
+
+        def same(other: _Item) -> float:
+            found = known.get(id(other))
+            return _same(item, other, self.vocab) if found is None else found
+
+        if same(leader) >= 1.0:
             return True
-        matches = sum(1 for m in story.members if _same(item, m, self.vocab) >= 1.0)
+        matches = sum(1 for m in story.members if same(m) >= 1.0)
         return 2 * matches > len(story.members)
 
 

@@ -122,15 +122,15 @@ def group_stories(store: Store, *, progress: Callable[[int], None] | None = None
         new: list[Article] = []
         seen: set[str] = set()
         for row in store.story_texts_between(first, end + MAX_GAP):
-            article = _article(row)
-            seen.add(article.id)
-            fp = prints.get(article.id)
+            article_id, published, story_id = row[0], row[8], row[9]
+            seen.add(article_id)
+            fp = prints.get(article_id)
             if fp is None:  # the store's texts do not change during a run
-                fp = prints[article.id] = fingerprint(article)
-            if article.story_id is not None:
-                grouper.add_known(fp, article.story_id)
-            elif article.published < end:
-                new.append(article)
+                fp = prints[article_id] = fingerprint(_article(row))
+            if story_id is not None:
+                grouper.add_known(fp, story_id)
+            elif published < end:
+                new.append(_article(row))
         for stale in [k for k in prints if k not in seen]:  # out of reach from now on
             del prints[stale]
             prepared.pop(stale, None)
