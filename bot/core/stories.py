@@ -523,6 +523,7 @@ class StoryGrouper:
         self._items: list[tuple[_Item, str]] = []  # (item, story id)
         self._by_term: dict[str, list[int]] = {}
         self._by_link: dict[str, list[int]] = {}
+        self._times: list[float | None] = []  # publish timestamp by position
 
     def _keys(self, item: _Item) -> list[str]:
         """The words an article is found by: its CANDIDATE_WORDS rarest title words and as many
@@ -549,6 +550,7 @@ class StoryGrouper:
             self._by_term.setdefault(term, []).append(position)
         for link in item.fp.links:
             self._by_link.setdefault(link, []).append(position)
+        self._times.append(item.fp.published.timestamp() if item.fp.published else None)
 
     def _item(self, fp: Fingerprint) -> _Item:
         cached = self._cache.get(fp.id)
@@ -599,6 +601,11 @@ class StoryGrouper:
             postings = self._by_term.get(term, ())
             if len(postings) <= MAX_POSTINGS:  # else too common around here to tell stories apart
                 candidates.update(postings)
+        if item.fp.published is not None:
+            # no link shared (those are added below) and further apart than MAX_GAP: `_same`
+            # would say 0.0, so they are not compared at all (a second's slack: it decides)
+            at, gap, times = item.fp.published.timestamp(), MAX_GAP.total_seconds() + 1, self._times
+            candidates = {p for p in candidates if (t := times[p]) is None or abs(t - at) <= gap}
         for link in item.fp.links:
             candidates.update(self._by_link.get(link, ()))
         strength: dict[str, float] = {}
