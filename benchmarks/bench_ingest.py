@@ -8,7 +8,7 @@ Each measurement runs in a fresh process (spawn), so its peak RSS is its own. Fi
   look at every file once);
 - peak RSS of the cold ingest (full mode: 100,000 generated articles) and the store's size.
 
-    python -m benchmarks.bench_ingest [--quick]
+    python -m benchmarks.bench_ingest [--quick] [--count N]
 """
 
 from __future__ import annotations
@@ -188,10 +188,11 @@ def _measure(
     ]  # fmt: skip
 
 
-def run(quick: bool) -> list[dict[str, Any]]:
+def run(quick: bool, count: int | None = None) -> list[dict[str, Any]]:
+    """The figures; `count` generated files (default 100,000, quick 500)."""
     from benchmarks.articles_gen import generate_folder
 
-    count = 500 if quick else 100_000
+    count = count or (500 if quick else 100_000)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-ingest-") as name:
         tmp = Path(name)
@@ -218,5 +219,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    for row in run("--quick" in sys.argv):
+    args = sys.argv[1:]
+    count = int(args[args.index("--count") + 1]) if "--count" in args else None
+    for row in run("--quick" in args, count):
         print(row)

@@ -244,11 +244,33 @@ def _stem(word: str) -> str:
     return _ROMAN.get(word) or str(_STEMMER.stemWord(word.removesuffix("'s")))
 
 
+class _Stems(dict[str, str | None]):
+    """Folded word -> its stem, or None for a stop word (a plain dict look-up per word once
+    seen; emptied when it reaches STEMS_KEPT words, so memory stays bounded)."""
+
+    def __missing__(self, word: str) -> str | None:
+        if len(self) >= STEMS_KEPT:
+            self.clear()
+        stem = self[word] = None if word in _STOP else _stem(word.replace("’", "'"))
+        return stem
+
+
+STEMS_KEPT = 262144
+_STEMS = _Stems()
+
+
 @lru_cache(maxsize=16384)  # the texts of the articles in reach (bounded memory: texts are long)
 def words(text: str) -> tuple[str, ...]:
     """Content words of a text: NFKC, casefolded, stop words dropped, English stems (Snowball:
     "dates" = "date", "delayed" = "delay"); "3.2" and "it's" stay whole words."""
-    return tuple(_stem(w.replace("’", "'")) for w in _WORD.findall(_fold(text)) if w not in _STOP)
+    return tuple([s for s in map(_STEMS.__getitem__, _WORD.findall(_fold(text))) if s is not None])
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The distinct `words` of a text, each stemmed once (uncached: for long or one-off texts,
+    such as all the item titles of a `related` block joined by newlines)."""
+    found = set(map(_STEMS.__getitem__, set(_WORD.findall(_fold(text)))))
+    return frozenset(s for s in found if s is not None)
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -347,6 +369,13 @@ def fingerprint(article: Article) -> Fingerprint:
     )
 
 
+def article_terms(title: str, excerpt: str) -> frozenset[str]:
+    """`fingerprint(article).terms` from the title and excerpt alone: what `Vocabulary` counts,
+    without the links, outlet and vectors a fingerprint also prepares."""
+    opening = _excerpt_opening(excerpt)
+    return frozenset(words(title)) | frozenset(words(excerpt)[:EXCERPT_WORDS] if opening else ())
+
+
 def coverage_fingerprint(item: Coverage) -> Fingerprint:
     """The fingerprint of a `related` item (a title and a link, no excerpt)."""
     return Fingerprint(
@@ -373,9 +402,13 @@ class Vocabulary:
             self.add(fp)
 
     def add(self, fp: Fingerprint) -> None:
+        self.add_terms(fp.terms)
+
+    def add_terms(self, terms: Iterable[str]) -> None:
+        """Count one document of these distinct terms (`article_terms`)."""
         self.docs += 1
         df = self.df
-        for term in fp.terms:
+        for term in terms:
             df[term] = df.get(term, 0) + 1
         if self._idf:
             self._idf = {}
@@ -396,6 +429,11 @@ class Vocabulary:
         everyday words look rare): `base` at thousands of documents, more below."""
         doubt = PRIOR_DOCS / (self.docs + PRIOR_DOCS)
         return base + (1.0 - base) * SMALL_FEED_DOUBT * doubt
+
+    @property
+    def rare_max(self) -> float:
+        """The most documents a rare word is in (`is_rare`)."""
+        return self._rare_max
 
     def is_rare(self, term: str) -> bool:
         return self.df.get(term, 0) <= self._rare_max
@@ -548,6 +586,7 @@ class StoryGrouper:
         self._items: list[tuple[_Item, str]] = []  # (item, story id)
         self._by_term: dict[str, list[int]] = {}
         self._by_link: dict[str, list[int]] = {}
+        self._times: list[float | None] = []  # publish timestamp by position
 
     def _keys(self, item: _Item) -> list[str]:
         """The words an article is found by: its CANDIDATE_WORDS rarest title words and as many
@@ -557,11 +596,11 @@ class StoryGrouper:
         return item.keys
 
     def _find_keys(self, fp: Fingerprint) -> list[str]:
-        vocab = self.vocab
+        df, most = self.vocab.df, self.vocab.rare_max
 
         def rarest(words: Iterable[str]) -> list[str]:
-            rare = {t for t in words if vocab.is_rare(t)}
-            return sorted(rare, key=lambda t: (vocab.df.get(t, 0), t))[:CANDIDATE_WORDS]
+            rare = {t for t in words if df.get(t, 0) <= most}  # Vocabulary.is_rare, inlined
+            return sorted(rare, key=lambda t: (df.get(t, 0), t))[:CANDIDATE_WORDS]
 
         title = rarest(fp.title_words)
         return title + [t for t in rarest(fp.excerpt_words) if t not in title]
@@ -574,6 +613,7 @@ class StoryGrouper:
             self._by_term.setdefault(term, []).append(position)
         for link in item.fp.links:
             self._by_link.setdefault(link, []).append(position)
+        self._times.append(item.fp.published.timestamp() if item.fp.published else None)
 
     def _item(self, fp: Fingerprint) -> _Item:
         cached = self._cache.get(fp.id)
@@ -624,26 +664,34 @@ class StoryGrouper:
             postings = self._by_term.get(term, ())
             if len(postings) <= MAX_POSTINGS:  # else too common around here to tell stories apart
                 candidates.update(postings)
+        if item.fp.published is not None:
+            # no link shared (those are added below) and further apart than MAX_GAP: `_same`
+            # would say 0.0, so they are not compared at all (a second's slack: it decides)
+            at, gap, times = item.fp.published.timestamp(), MAX_GAP.total_seconds() + 1, self._times
+            candidates = {p for p in candidates if (t := times[p]) is None or abs(t - at) <= gap}
         for link in item.fp.links:
             candidates.update(self._by_link.get(link, ()))
         strength: dict[str, float] = {}
+        known: dict[int, float] = {}  # _same(item, other) by id(other): computed once per pair
         for position in sorted(candidates):
             other, story_id = self._items[position]
             if story_id in strength and strength[story_id] >= SAME_LINK:
                 continue
-            value = _same(item, other, self.vocab)
+            value = known[id(other)] = _same(item, other, self.vocab)
             if value >= 1.0:
                 strength[story_id] = max(strength.get(story_id, 0.0), value)
         best: tuple[float, str] | None = None
         for story_id, value in strength.items():
             story = self._stories[story_id]
-            if not self._may_join(item, story, value):
+            if not self._may_join(item, story, value, known):
                 continue
             if best is None or (value, story_id) > best:
                 best = (value, story_id)
         return None if best is None else best[1]
 
-    def _may_join(self, item: _Item, story: _Story, value: float) -> bool:
+    def _may_join(
+        self, item: _Item, story: _Story, value: float, known: dict[int, float] | None = None
+    ) -> bool:
         if value >= SAME_LINK:  # the same link: one article
             return True
         leader = story.leader
@@ -652,9 +700,15 @@ class StoryGrouper:
             return False
         if value >= STRONG:
             return True
-        if _same(item, leader, self.vocab) >= 1.0:
+        known = {} if known is None else known
+
+        def same(other: _Item) -> float:
+            found = known.get(id(other))
+            return _same(item, other, self.vocab) if found is None else found
+
+        if same(leader) >= 1.0:
             return True
-        matches = sum(1 for m in story.members if _same(item, m, self.vocab) >= 1.0)
+        matches = sum(1 for m in story.members if same(m) >= 1.0)
         return matches > JOIN_SHARE * len(story.members)
 
 

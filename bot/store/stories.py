@@ -27,8 +27,10 @@ from bot.core.stories import (
     Fingerprint,
     StoryGrouper,
     Vocabulary,
+    article_terms,
     confirmed_coverage,
     fingerprint,
+    word_set,
     words,
 )
 from bot.ingest.related import parse_related
@@ -42,6 +44,8 @@ _parse_related = parse_related.__wrapped__
 
 CHUNK = timedelta(days=14)
 VOCAB_MIN_DOCS = 2000
+VOCAB_WINDOW = timedelta(days=30)
+"""The word weights are counted from the store a window of this many days at a time."""
 _VOCAB_REACH = (timedelta(days=30), timedelta(days=90), timedelta(days=365), timedelta(days=3650))
 
 
@@ -78,7 +82,9 @@ def _may_cover(article: Article, block: str, vocab: Vocabulary) -> bool:
     that is not one of the feed's everyday words (confirming coverage needs one in practice):
     most topical lists are refused without being parsed."""
     own = {w for w in words(article.title) if vocab.is_rare(w)}
-    return any(not own.isdisjoint(words(m)) for m in _RELATED_TITLE.findall(block))
+    # the titles' words all at once: each distinct word stemmed once (titles hold no newline,
+    # and no word spans one)
+    return bool(own) and not own.isdisjoint(word_set("\n".join(_RELATED_TITLE.findall(block))))
 
 
 def _vocabulary(store: Store, start: datetime, end: datetime) -> Vocabulary:
@@ -87,8 +93,12 @@ def _vocabulary(store: Store, start: datetime, end: datetime) -> Vocabulary:
         if store.count_between(start - reach, end + reach) >= VOCAB_MIN_DOCS:
             break
     vocab = Vocabulary()
-    for row in store.story_texts_between(start - reach, end + reach):
-        vocab.add(fingerprint(_article(row)))
+    window, stop = start - reach, end + reach
+    while window < stop:  # a window at a time: memory stays flat whatever the store's size
+        following = min(window + VOCAB_WINDOW, stop)
+        for row in store.story_texts_between(window, following):
+            vocab.add_terms(article_terms(row[1], row[2]))
+        window = following
     return vocab
 
 
@@ -112,15 +122,15 @@ def group_stories(store: Store, *, progress: Callable[[int], None] | None = None
         new: list[Article] = []
         seen: set[str] = set()
         for row in store.story_texts_between(first, end + MAX_GAP):
-            article = _article(row)
-            seen.add(article.id)
-            fp = prints.get(article.id)
-            if fp is None or article.story_id is None:
-                fp = prints[article.id] = fingerprint(article)
-            if article.story_id is not None:
-                grouper.add_known(fp, article.story_id)
-            elif article.published < end:
-                new.append(article)
+            article_id, published, story_id = row[0], row[8], row[9]
+            seen.add(article_id)
+            fp = prints.get(article_id)
+            if fp is None:  # the store's texts do not change during a run
+                fp = prints[article_id] = fingerprint(_article(row))
+            if story_id is not None:
+                grouper.add_known(fp, story_id)
+            elif published < end:
+                new.append(_article(row))
         for stale in [k for k in prints if k not in seen]:  # out of reach from now on
             del prints[stale]
             prepared.pop(stale, None)
