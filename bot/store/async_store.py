@@ -14,7 +14,7 @@ import functools
 import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core.models import Article
@@ -26,7 +26,7 @@ from bot.store.source_state import SourceState, stale_sources
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
-    from bot.store.db import Store
+    from bot.store.db import FoundArticle, Store
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -68,6 +68,18 @@ class AsyncStore:
         loop = asyncio.get_running_loop()
         call = functools.partial(self._with_reader, fn, *args, **kwargs)
         return await loop.run_in_executor(self._readers, call)
+
+    async def why_facts(
+        self,
+        link: str,
+        window: tuple[datetime, datetime],
+        channel_id: int | None,
+        neighbourhood: timedelta,
+    ) -> WhyFacts | None:
+        """What `/news why` reads, on a reader: the article with that link (None: not loaded),
+        the window's articles, its neighbours within `neighbourhood` when it is outside the
+        window, and when each article was posted to the channel."""
+        return await self.read(_why_facts, link, window, channel_id, neighbourhood)
 
     def _with_reader(
         self, fn: Callable[Concatenate[Store, _P], _T], *args: _P.args, **kwargs: _P.kwargs
@@ -246,3 +258,26 @@ class AsyncStore:
             return ledger.PruneReport(report.ledger_rows, report.runs, report.articles, gone)
 
         return await self.run(work)
+
+
+WhyFacts = tuple["FoundArticle", list[Article], list[Article], dict[str, datetime]]
+
+
+def _why_facts(
+    store: Store,
+    link: str,
+    window: tuple[datetime, datetime],
+    channel_id: int | None,
+    neighbourhood: timedelta,
+) -> WhyFacts | None:
+    found = store.find_article(link)
+    if found is None:
+        return None
+    start, end = window
+    articles = store.articles_between(start, end)
+    neighbours: list[Article] = []
+    published = found.article.published
+    if not start <= published < end:
+        neighbours = store.articles_between(published - neighbourhood, published + neighbourhood)
+    posted = ledger.posted_at(store.conn, channel_id) if channel_id is not None else {}
+    return found, articles, neighbours, posted

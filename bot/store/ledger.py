@@ -122,7 +122,7 @@ def start_run(
     stamp = to_ts(now)
     with transaction(conn):
         conn.execute(
-            f"INSERT INTO digest_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            f"INSERT INTO digest_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - names are constants of this module; values are bound parameters
             (
                 run.run_key,
                 run.guild_id,

@@ -65,20 +65,20 @@ def _state(row: tuple[object, ...]) -> SourceState:
 
 def get_state(conn: Connection, name: str) -> SourceState | None:
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM source_state WHERE name = ?",  # noqa: S608
+        f"SELECT {_COLUMNS} FROM source_state WHERE name = ?",  # noqa: S608 - names are constants of this module; values are bound parameters
         (name,),
     ).fetchone()
     return None if row is None else _state(row)
 
 
 def all_states(conn: Connection) -> dict[str, SourceState]:
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM source_state ORDER BY name")  # noqa: S608
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM source_state ORDER BY name")  # noqa: S608 - names are constants of this module; values are bound parameters
     return {state.name: state for state in map(_state, rows)}
 
 
 def put_state(conn: Connection, state: SourceState) -> None:
     conn.execute(
-        f"INSERT INTO source_state ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+        f"INSERT INTO source_state ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608 - names are constants of this module; values are bound parameters
         "ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, root = excluded.root, "
         "commit_id = excluded.commit_id, last_success_us = excluded.last_success_us, "
         "last_error = excluded.last_error, failing_since_us = excluded.failing_since_us, "
@@ -124,6 +124,6 @@ def files_recorded_under(conn: Connection, root: str) -> int:
 def stale_sources(conn: Connection) -> list[SourceState]:
     """The sources whose last refresh failed, by name."""
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM source_state WHERE last_error IS NOT NULL ORDER BY name"  # noqa: S608
+        f"SELECT {_COLUMNS} FROM source_state WHERE last_error IS NOT NULL ORDER BY name"  # noqa: S608 - names are constants of this module; values are bound parameters
     )
     return [_state(row) for row in rows]

@@ -41,7 +41,7 @@ def _record(row: tuple[object, ...]) -> SourceRecord:
 
 def sources_in_dir(conn: Connection, folder: str) -> dict[str, SourceRecord]:
     """The files recorded directly inside `folder`, by path."""
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM sources WHERE dir = ?", (folder,))  # noqa: S608
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM sources WHERE dir = ?", (folder,))  # noqa: S608 - names are constants of this module; values are bound parameters
     return {record.path: record for record in map(_record, rows)}
 
 
@@ -93,7 +93,7 @@ def put_listing_digest(conn: Connection, folder: str, digest: str) -> None:
 
 
 def get_source(conn: Connection, path: str) -> SourceRecord | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM sources WHERE path = ?", (path,)).fetchone()  # noqa: S608
+    row = conn.execute(f"SELECT {_COLUMNS} FROM sources WHERE path = ?", (path,)).fetchone()  # noqa: S608 - names are constants of this module; values are bound parameters
     return None if row is None else _record(row)
 
 
@@ -157,7 +157,7 @@ def delete_source(conn: Connection, path: str) -> None:
 def best_source(conn: Connection, article_id: str) -> SourceRecord | None:
     """The file that speaks for an article: a readable one first, then the newest, then by path."""
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM sources WHERE article_id = ? "  # noqa: S608
+        f"SELECT {_COLUMNS} FROM sources WHERE article_id = ? "  # noqa: S608 - names are constants of this module; values are bound parameters
         "ORDER BY error IS NULL DESC, mtime_ns DESC, path LIMIT 1",
         (article_id,),
     ).fetchone()

@@ -94,7 +94,7 @@ def test_article_round_trip_keeps_every_field(store: Store) -> None:
 
 def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
-        store.articles_between(datetime(2024, 1, 1), T0)  # noqa: DTZ001
+        store.articles_between(datetime(2024, 1, 1), T0)  # noqa: DTZ001 - naive on purpose: refused
 
 
 def test_get_articles_keeps_order_and_skips_unknown_and_retired(store: Store) -> None:

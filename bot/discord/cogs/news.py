@@ -10,7 +10,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import discord
@@ -18,7 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.digest import build_pool, digest_window
-from bot.core.models import Article, DigestItem, GuildSettings
+from bot.core.models import DigestItem, GuildSettings
 from bot.core.topics import topic_key
 from bot.core.urls import canonical_url, safe_url
 from bot.core.why import Retirement, explain
@@ -36,8 +36,7 @@ from bot.discord.formatting import (
 from bot.discord.payloads import payload_kwargs
 from bot.ingest.related import related_items
 from bot.search.index import search_stories
-from bot.store.db import FoundArticle, Store
-from bot.store.ledger import posted_at
+from bot.store.db import Store
 
 MAX_RESULTS = 50
 WHY_NEIGHBOURHOOD = timedelta(days=3)
@@ -303,7 +302,7 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             if not settings.topics:
                 settings = self._default_settings(tuple(await self.topics.names()))
             window = digest_window(None, now, settings.lookback_hours)
-        facts = await self.context.store.read(self._why_facts, link, window, channel_id)
+        facts = await self.context.store.why_facts(link, window, channel_id, WHY_NEIGHBOURHOOD)
         if facts is None:
             await interaction.followup.send(
                 f"No article with the link {fit(canonical_url(link), 300)} is loaded. Find "
@@ -346,26 +345,3 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
             max_per_provider=config.digest.max_per_provider,
             lookback_hours=config.digest.lookback_hours,
         )
-
-    def _why_facts(
-        self,
-        store: Store,
-        link: str,
-        window: tuple[datetime, datetime],
-        channel_id: int | None,
-    ) -> tuple[FoundArticle, list[Article], list[Article], dict[str, datetime]] | None:
-        """Runs on a reader: the article, the window's articles, the article's neighbours when
-        it is outside the window, and the channel's ledger."""
-        found = store.find_article(link)
-        if found is None:
-            return None
-        start, end = window
-        articles = store.articles_between(start, end)
-        neighbours: list[Article] = []
-        published = found.article.published
-        if not start <= published < end:
-            neighbours = store.articles_between(
-                published - WHY_NEIGHBOURHOOD, published + WHY_NEIGHBOURHOOD
-            )
-        posted = posted_at(store.conn, channel_id) if channel_id is not None else {}
-        return found, articles, neighbours, posted
