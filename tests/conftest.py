@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from bot.settings import Settings
+from bot.store.guilds import GuildDefaults
+
 if TYPE_CHECKING:
     from bot.store.db import Store
 
@@ -131,3 +134,14 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     message = config.stash.get(_PG_SKIPPED, None)
     if message:
         terminalreporter.write_line(message, yellow=True)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: Path | str) -> Settings:
+    """Settings on the test's store (`database`: each engine in turn)."""
+    return Settings.model_validate({"articles_dir": tmp_path / "articles", "database": database})
+
+
+@pytest.fixture
+def defaults(settings: Settings) -> GuildDefaults:
+    return GuildDefaults.from_settings(settings)
