@@ -10,6 +10,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ from bot.discord.payloads import payload_kwargs
 from bot.ingest.related import related_items
 from bot.search.index import search_stories
 from bot.store.db import Store
+from bot.store.guilds import GuildDefaults, default_state
 
 MAX_RESULTS = 50
 WHY_NEIGHBOURHOOD = timedelta(days=3)
@@ -331,17 +333,6 @@ class NewsCog(commands.GroupCog, group_name="news", group_description="Read the 
         await interaction.followup.send(**payload_kwargs(payload), ephemeral=True)
 
     def _default_settings(self, topics: tuple[str, ...]) -> GuildSettings:
-        """A default digest (the config's defaults) over `topics`."""
-        config = self.context.settings
-        return GuildSettings(
-            guild_id=0,
-            channel_id=None,
-            topics=topics,
-            time=config.schedule.local_time,
-            timezone=config.schedule.timezone,
-            weekdays=config.schedule.weekday_set,
-            per_topic=config.digest.per_topic,
-            min_quality=config.digest.min_quality,
-            max_per_provider=config.digest.max_per_provider,
-            lookback_hours=config.digest.lookback_hours,
-        )
+        """A default digest (the config's defaults, as an unconfigured server has) over `topics`."""
+        defaults = GuildDefaults.from_settings(self.context.settings)
+        return replace(default_state(0, defaults).settings, topics=topics)
