@@ -15,6 +15,7 @@ import functools
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,6 +66,69 @@ _DATABASE_URL = re.compile(r"^postgres(ql)?://", re.IGNORECASE)
 def is_database_url(value: object) -> bool:
     """True when a `database` setting names a PostgreSQL server (`postgresql://...`)."""
     return isinstance(value, str) and bool(_DATABASE_URL.match(value))
+
+
+@dataclass(frozen=True, slots=True)
+class ShardPlan:
+    """The gateway shards one `newsbot run` owns: `ids` out of `count` (None: let Discord say
+    how many, and own them all)."""
+
+    ids: tuple[int, ...] | None = None
+    count: int | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The shards as `newsbot status` shows them (`0-3`, `0,2,5`), None for all."""
+        if self.ids is None:
+            return None
+        parts: list[str] = []
+        run: list[int] = []
+        for shard in (*self.ids, -2):  # a sentinel closes the last run
+            if run and shard == run[-1] + 1:
+                run.append(shard)
+                continue
+            if run:
+                parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+            run = [shard]
+        return ",".join(parts)
+
+
+_SHARD_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+MAX_SHARDS = 4096
+
+
+def parse_shards(spec: str | None, count: str | int | None) -> ShardPlan:
+    """`--shards 0-3 --shard-count 8` (or NEWSBOT_SHARDS / NEWSBOT_SHARD_COUNT) as a plan;
+    ConfigError with the reason when they do not make sense."""
+    total: int | None = None
+    if count is not None and str(count).strip():
+        text = str(count).strip()
+        if not text.isdigit() or not 1 <= int(text) <= MAX_SHARDS:
+            raise ConfigError(
+                f"shard count must be a whole number from 1 to {MAX_SHARDS}, not {text!r}"
+            )
+        total = int(text)
+    if spec is None or not spec.strip():
+        return ShardPlan(None, total)
+    if total is None:
+        raise ConfigError(
+            f"shards {spec.strip()!r} need the total count too: --shard-count / NEWSBOT_SHARD_COUNT"
+        )
+    ids: set[int] = set()
+    for part in spec.split(","):
+        match = _SHARD_RANGE.match(part)
+        if match is None:
+            raise ConfigError(f"{spec.strip()!r} is not a list of shards: use e.g. 0-3 or 0,2,5")
+        first = int(match[1])
+        last = int(match[2]) if match[2] is not None else first
+        if last < first:
+            raise ConfigError(f"shard range {part.strip()!r} runs backwards")
+        if last >= total:
+            raise ConfigError(
+                f"shard {last} does not exist with {total} shard(s): shards are 0 to {total - 1}"
+            )
+        ids.update(range(first, last + 1))
+    return ShardPlan(tuple(sorted(ids)), total)
 
 
 def default_database() -> Path:
@@ -202,6 +266,26 @@ class StartupSettings(_Section):
     retry_seconds: Annotated[float, Field(gt=0, le=600)] = 4.0
 
 
+class ClusterSettings(_Section):
+    """Several `newsbot run` processes on one database (docs/operating.md, "Several processes")."""
+
+    # a deliverer that stops renewing its lease is replaced after this long
+    lease_seconds: Annotated[float, Field(ge=3, le=300)] = 10.0
+    # how often each process renews its heartbeat and the lease (or tries to take it over)
+    heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    # how often a process that does not deliver brings its search index up to date
+    index_sync_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+
+    @model_validator(mode="after")
+    def _renew_in_time(self) -> ClusterSettings:
+        if self.heartbeat_seconds * 2 > self.lease_seconds:
+            raise ValueError(
+                "heartbeat_seconds must be at most half of lease_seconds, or a live deliverer "
+                "could lose its lease between two renewals"
+            )
+        return self
+
+
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _INTERVAL_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -314,6 +398,7 @@ class Settings(_Section):
     delivery: DeliverySettings = DeliverySettings()
     retention: RetentionSettings = RetentionSettings()
     startup: StartupSettings = StartupSettings()
+    cluster: ClusterSettings = ClusterSettings()
     # Where articles come from besides `articles_dir` (which, when set or when no sources are
     # listed, is one local source named "articles").
     sources: tuple[SourceSettings, ...] = ()

@@ -30,6 +30,7 @@ COMMANDS = (
     "topics",
     "check",
     "sources",
+    "status",
     "sync_commands",
     "backup",
     "migrate_store",

@@ -1,7 +1,10 @@
 """`newsbot run`: run the bot (token from DISCORD_TOKEN or DISCORD_TOKEN_FILE).
 
+Several processes may share one database, each owning a range of gateway shards (`--shards 0-3
+--shard-count 8`, or NEWSBOT_SHARDS / NEWSBOT_SHARD_COUNT); one of them delivers the digests.
+
 Exit statuses: 1 a rejected token or a database problem, 2 a configuration problem (no
-articles folder set), 75 Discord could not be reached at start-up or the articles folder is
+articles folder set, shards that do not exist), 75 Discord could not be reached at start-up or the articles folder is
 missing (both may pass: systemd's Restart=on-failure restarts), 130 interrupted.
 """
 
@@ -15,7 +18,7 @@ import sys
 from typing import Any
 
 from bot.cli._common import EXIT_CONFIG, EXIT_FAILED, EXIT_TEMPFAIL
-from bot.settings import ArticlesDirError, Settings
+from bot.settings import ArticlesDirError, ConfigError, Settings, parse_shards
 from bot.store.db import StoreError
 
 log = logging.getLogger(__name__)
@@ -23,6 +26,18 @@ log = logging.getLogger(__name__)
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("run", help="run the bot", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--shards",
+        metavar="IDS",
+        help="the gateway shards this process owns, e.g. 0-3 or 0,2,5 (default NEWSBOT_SHARDS, "
+        "else all); needs --shard-count",
+    )
+    parser.add_argument(
+        "--shard-count",
+        metavar="N",
+        help="how many shards the bot has in all (default NEWSBOT_SHARD_COUNT, else Discord's "
+        "recommendation)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -39,6 +54,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.discord.startup import UNREACHABLE, DiscordUnreachable, describe
 
     try:
+        shards = parse_shards(
+            args.shards if args.shards is not None else os.environ.get("NEWSBOT_SHARDS"),
+            args.shard_count
+            if args.shard_count is not None
+            else os.environ.get("NEWSBOT_SHARD_COUNT"),
+        )
+    except ConfigError as exc:
+        return _fail(str(exc), EXIT_CONFIG)
+    try:
         token = read_token(os.environ)
     except ValueError as exc:
         return _fail(str(exc))
@@ -47,7 +71,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ArticlesDirError as exc:
         return _fail(str(exc), EXIT_TEMPFAIL if exc.missing else EXIT_CONFIG)
     try:
-        asyncio.run(main(settings, token))
+        asyncio.run(main(settings, token, shards=shards))
     except discord.LoginFailure:
         return _fail("Discord rejected the bot token (check DISCORD_TOKEN / DISCORD_TOKEN_FILE)")
     except discord.PrivilegedIntentsRequired as exc:

@@ -1,7 +1,9 @@
 """The bot: one `NewsBot` built in `main`, with the store, index and scheduler passed in.
 
 `setup_hook` loads the cogs, syncs commands only when the command set changed, and starts the
-scheduler. `close()` stops taking work, lets in-flight posts finish briefly (an interrupted run
+scheduler. With several processes on one database (each owning some gateway shards), only the
+one whose `Membership` holds the deliverer lease runs the scheduled digests, re-ingest, pruning
+and the Git sources; the others answer their shards' interactions and sync their search index. `close()` stops taking work, lets in-flight posts finish briefly (an interrupted run
 stays pending in the ledger and is resumed with the same nonces at the next start), then shuts
 everything down.
 """
@@ -17,6 +19,7 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +33,14 @@ from bot.discord.cogs.digest import DigestCog
 from bot.discord.cogs.news import NewsCog
 from bot.discord.delivery import Deliverer, RateLimitCounter
 from bot.discord.errors import NotAllowed, UserError
+from bot.discord.membership import Membership, new_process_info
 from bot.discord.pacing import ChannelSpacer, Pacer, WindowLimiter
 from bot.discord.scheduler import BotScheduler
 from bot.discord.startup import retry_unreachable
 from bot.search.index import SearchIndex
-from bot.settings import Settings
+from bot.settings import Settings, ShardPlan
 from bot.sources import SourceManager
+from bot.store import cluster
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
@@ -126,6 +131,7 @@ class NewsBot(commands.AutoShardedBot):
         background: bool = True,
         shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
         source_poll_seconds: float = 60.0,
+        membership: Membership | None = None,
         **options: Any,
     ) -> None:
         intents = discord.Intents.none()
@@ -149,6 +155,8 @@ class NewsBot(commands.AutoShardedBot):
         # refreshed by an owned background task (started in setup_hook, cancelled in close)
         self.sources = SourceManager(settings, store, index=index, clock=clock)
         self.source_poll_seconds = source_poll_seconds
+        self.membership = membership
+        self._sources_task: asyncio.Task[Any] | None = None
         self.pacer = Pacer(
             WindowLimiter(settings.delivery.max_requests_per_second), ChannelSpacer(5, 5.0)
         )
@@ -164,6 +172,10 @@ class NewsBot(commands.AutoShardedBot):
             rescan_seconds=settings.ingest.rescan_seconds if rescan else None,
             rescan=self.rescan_articles if rescan else None,
             prune=self.prune,
+            delivers=membership.delivers if membership else None,
+            fence=membership.fence if membership else None,
+            follow_seconds=settings.cluster.index_sync_seconds if membership else None,
+            follow=self.sync_index if membership else None,
         )
         self.context = CogContext(
             store=store,
@@ -172,6 +184,7 @@ class NewsBot(commands.AutoShardedBot):
             clock=clock,
             deliverer=self.deliverer,
             view_timeout=view_timeout,
+            process_id=membership.process_id if membership else None,
         )
         self.synced_commands = False
         self._setup_started = False
@@ -208,7 +221,32 @@ class NewsBot(commands.AutoShardedBot):
             await self.sync_commands_if_changed()
         if self.background:
             self.scheduler.start()
-            self.spawn(self.sources.run_forever(self.source_poll_seconds), "source refresh")
+            if self.membership is None or self.membership.delivers():
+                self._start_sources()
+            if self.membership is not None:
+                self.membership.on_change(gained=self._took_over, lost=self._handed_over)
+                self.spawn(self.membership.run_forever(), "membership")
+
+    def _start_sources(self) -> None:
+        if self._sources_task is None or self._sources_task.done():
+            self._sources_task = self.spawn(
+                self.sources.run_forever(self.source_poll_seconds), "source refresh"
+            )
+
+    async def _took_over(self) -> None:
+        """This process became the deliverer: finish what the last one left, at once (paced as
+        if the last one had just spent the rate limits: it may have, a moment ago)."""
+        unfinished = await self.store.pending_runs()
+        self.pacer.assume_full(run.channel_id for run in unfinished)
+        self._start_sources()
+        self.spawn(self.scheduler.tick(), "takeover tick")
+
+    async def _handed_over(self) -> None:
+        """Another process delivers now: stop refreshing the sources here (ticks stop by
+        themselves: each checks the lease first)."""
+        if self._sources_task is not None:
+            self._sources_task.cancel()
+            self._sources_task = None
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync the global commands only when their definition changed since the last sync."""
@@ -250,6 +288,13 @@ class NewsBot(commands.AutoShardedBot):
                 len(report.rejected),
             )
 
+    async def sync_index(self) -> None:
+        """Bring this process's search index up to what the deliverer ingested (by revision)."""
+        if self.index is not None:
+            changed = await self.store.read(self.index.sync)
+            if changed:
+                log.info("search index synced: %d article(s) changed", changed)
+
     async def prune(self) -> None:
         retention = self.settings.retention
         report = await self.store.prune(
@@ -258,6 +303,11 @@ class NewsBot(commands.AutoShardedBot):
             retired_article_days=retention.retired_article_days,
             guild_grace_days=retention.guild_grace_days,
         )
+        if self.membership is not None:  # processes not heard from for a day
+            day_ago = self.membership.wall() - 86_400
+            await self.store.run(
+                cluster.forget_processes, self.store.conn, before_us=int(day_ago * 1_000_000)
+            )
         log.info(
             "pruned ledger_rows=%d runs=%d articles=%d guilds=%d",
             report.ledger_rows,
@@ -309,6 +359,8 @@ class NewsBot(commands.AutoShardedBot):
         self.scheduler.pause()
         await self.scheduler.drain(self.shutdown_grace)
         self.scheduler.shutdown()
+        if self.membership is not None:
+            await self.membership.stop()  # the lease is free for another process at once
         others = [t for t in self._tasks if t is not asyncio.current_task()]
         for task in others:
             task.cancel()
@@ -351,15 +403,32 @@ async def main(
     *,
     environ: Mapping[str, str] | None = None,
     clock: Clock = utc_now,
+    shards: ShardPlan | None = None,
     **bot_options: Any,
 ) -> None:
     """Build everything in one place, run the bot until it is closed or signalled."""
     env = os.environ if environ is None else environ
+    plan = shards or ShardPlan()
     gateway = apply_discord_endpoints(env)
+    if plan.ids is not None:
+        bot_options.update(shard_ids=list(plan.ids), shard_count=plan.count)
+    elif plan.count is not None:
+        bot_options.update(shard_count=plan.count)
     store = await asyncio.to_thread(Store.open, settings.database)
+    member_store = await asyncio.to_thread(Store.open, settings.database)
     try:
-        index = await asyncio.to_thread(SearchIndex.open, settings.index_dir)
+        # each process keeps its own index (processes on one machine: one per shard range)
+        index_dir = settings.index_dir
+        if plan.label is not None:
+            index_dir = index_dir.with_name(f"{index_dir.name}-shards-{plan.label}")
+        index = await asyncio.to_thread(SearchIndex.open, index_dir)
         astore = AsyncStore(store, GuildDefaults.from_settings(settings))
+        membership = Membership(
+            member_store,
+            new_process_info(plan.label, plan.count, _version()),
+            lease_seconds=settings.cluster.lease_seconds,
+            heartbeat_seconds=settings.cluster.heartbeat_seconds,
+        )
         try:
             bot = NewsBot(
                 settings=settings,
@@ -367,6 +436,7 @@ async def main(
                 index=index,
                 clock=clock,
                 gateway_url=gateway,
+                membership=membership,
                 **bot_options,
             )
             loop = asyncio.get_running_loop()
@@ -378,13 +448,30 @@ async def main(
                     handled.append(sig)
             try:
                 async with bot:
-                    await bot.rescan_articles()
+                    if await membership.start():
+                        await bot.rescan_articles()
+                    else:
+                        log.info(
+                            "process %s answers its shards' interactions; another process "
+                            "delivers the digests",
+                            membership.process_id,
+                        )
+                        await bot.sync_index()
                     await bot.start(token)
             finally:
                 for sig in handled:
                     loop.remove_signal_handler(sig)
+                await membership.stop()
         finally:
             astore.close()
             index.close()
     finally:
+        member_store.close()
         store.close()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("newsbot")
+    except metadata.PackageNotFoundError:  # a checkout that was never installed
+        return "unknown"

@@ -493,8 +493,10 @@ def status_page(
     *,
     guild_name: str | None = None,
     stale_sources: Sequence[tuple[str, datetime | None]] = (),
+    delivered_by: str | None = None,
 ) -> dict[str, Any]:
-    """The `/digest show` status page as a message payload (with the failing news sources)."""
+    """The `/digest show` status page as a message payload (with the failing news sources and,
+    when several bot processes run, the one that delivers)."""
     s = state.settings
     tz = ZoneInfo(s.timezone)
     if state.removed_at is not None:
@@ -549,6 +551,8 @@ def status_page(
         fields.insert(
             1, {"name": "News sources", "value": stale_sources_text(stale_sources), "inline": False}
         )
+    if delivered_by:
+        fields.append({"name": "Delivered by", "value": delivered_by[:1024], "inline": False})
     title = "News digest" + (f" — {guild_name}"[:200] if guild_name else "")
     return {"embeds": [{"title": title, "fields": fields}]}
 

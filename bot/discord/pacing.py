@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 Clock = Callable[[], float]
 _EPSILON = 1e-9  # float slack: a wait of exactly the computed length must be enough
@@ -65,6 +65,12 @@ class WindowLimiter:
                 else:  # every slot is in flight: wait for an answer
                     await self._sleep(0.005)
 
+    def assume_full(self) -> None:
+        """Count the current window as used up: another process (a deliverer that just died) may
+        have spent it. The next request waits `per` seconds."""
+        now = self._clock()
+        self._finished.extend([now] * max(0, self.limit - len(self._finished)))
+
     def release(self) -> None:
         """The request's answer came back (or it failed): its slot frees `per` seconds from now."""
         self._in_flight = max(0, self._in_flight - 1)
@@ -110,6 +116,12 @@ class ChannelSpacer:
                     return
                 await self._sleep(max(self.per - (now - window[0]), _EPSILON))
 
+    def assume_full(self, channel_id: int) -> None:
+        """Count `channel_id`'s window as used up (another process may just have posted there)."""
+        now = self._clock()
+        window = self._sent.setdefault(channel_id, deque())
+        window.extend([now] * max(0, self.count - len(window)))
+
     def forget_idle(self) -> None:
         """Drop the history of channels with nothing in the current window (bounded memory)."""
         now = self._clock()
@@ -128,6 +140,13 @@ class Pacer:
     def __init__(self, global_limit: WindowLimiter, channels: ChannelSpacer) -> None:
         self.global_limit = global_limit
         self.channels = channels
+
+    def assume_full(self, channel_ids: Iterable[int]) -> None:
+        """Taking over from another process: its last window, globally and in the channels of
+        the runs it left unfinished, counts as used up."""
+        self.global_limit.assume_full()
+        for channel_id in channel_ids:
+            self.channels.assume_full(channel_id)
 
     @contextlib.asynccontextmanager
     async def message(self, channel_id: int) -> AsyncIterator[None]:

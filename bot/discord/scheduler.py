@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.core.schedule import next_run_after
 from bot.discord.delivery import Deliverer, DueRun, RunOutcome
 from bot.store.async_store import AsyncStore
+from bot.store.engine import Connection
 from bot.store.guilds import Claim
 
 __all__ = ["BotScheduler", "Skipped", "TickReport", "next_run_after", "plan_due"]
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Job = Callable[[], Awaitable[object]]
+Fence = Callable[[Connection], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,10 @@ class BotScheduler:
         rescan: Job | None = None,
         prune_seconds: float = 6 * 3600,
         prune: Job | None = None,
+        delivers: Callable[[], bool] | None = None,
+        fence: Fence | None = None,
+        follow_seconds: float | None = None,
+        follow: Job | None = None,
     ) -> None:
         self.store = store
         self.deliverer = deliverer
@@ -96,6 +102,12 @@ class BotScheduler:
         self.rescan = rescan
         self.prune_seconds = prune_seconds
         self.prune = prune
+        # several processes: only the one that `delivers()` runs ticks, re-ingest and pruning
+        # (its claims `fence`d by the lease); the others run `follow` (syncing their index)
+        self.delivers = delivers or (lambda: True)
+        self.fence = fence
+        self.follow_seconds = follow_seconds
+        self.follow = follow
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
         self._running_tick: asyncio.Task[object] | None = None
@@ -131,6 +143,13 @@ class BotScheduler:
                 seconds=self.prune_seconds,
                 id="prune",
                 next_run_time=first + timedelta(minutes=1),
+            )
+        if self.follow is not None and self.follow_seconds:
+            scheduler.add_job(
+                self._safe(self.follow, "index sync", when_delivering=False),
+                "interval",
+                seconds=self.follow_seconds,
+                id="follow",
             )
         scheduler.start()
         self._scheduler = scheduler
@@ -171,7 +190,7 @@ class BotScheduler:
 
     async def tick(self) -> TickReport:
         """Resume interrupted runs, then claim and deliver every due server."""
-        if not self._accepting:
+        if not self._accepting or not self.delivers():
             return TickReport(0, 0, ())
         async with self._tick_lock:
             self._running_tick = asyncio.current_task()
@@ -191,7 +210,7 @@ class BotScheduler:
         resumed = await self.deliverer.resume_pending()
         left = await self.store.open_claims()  # claimed earlier, never started (crash, shutdown)
         now = self.clock()
-        claimed = await self.store.claim_due(now)
+        claimed = await self.store.claim_due(now, fence=self.fence)
         due, skipped = plan_due([*left, *claimed], now=now, catch_up_minutes=self.catch_up_minutes)
         for skip in skipped:
             await self._skip(skip)
@@ -236,9 +255,9 @@ class BotScheduler:
             f"skipped the run of {claim.scheduled_for:%Y-%m-%d %H:%M} UTC (the bot was offline)",
         )
 
-    def _safe(self, job: Job, name: str) -> Job:
+    def _safe(self, job: Job, name: str, *, when_delivering: bool = True) -> Job:
         async def run() -> None:
-            if not self._accepting:
+            if not self._accepting or self.delivers() != when_delivering:
                 return
             try:
                 await job()

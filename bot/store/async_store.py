@@ -159,8 +159,10 @@ class AsyncStore:
             guilds.update_settings, self.conn, guild_id, changes, self.defaults, now=now
         )
 
-    async def claim_due(self, now: datetime) -> list[guilds.Claim]:
-        return await self.run(guilds.claim_due, self.conn, self.defaults, now=now)
+    async def claim_due(
+        self, now: datetime, *, fence: Callable[[Connection], bool] | None = None
+    ) -> list[guilds.Claim]:
+        return await self.run(guilds.claim_due, self.conn, self.defaults, now=now, fence=fence)
 
     async def open_claims(self) -> list[guilds.Claim]:
         return await self.run(guilds.open_claims, self.conn, self.defaults)

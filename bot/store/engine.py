@@ -36,6 +36,10 @@ _MIGRATION_NAME = re.compile(r"^V(\d+)__([A-Za-z0-9_]+)\.sql$")
 # one number for every newsbot process: whoever holds it migrates (the others wait, then see it done)
 _MIGRATION_LOCK = 0x6E657773  # "news"
 
+# longer than any pause of a live process inside one of its (short) transactions; about the
+# deliverer lease's default (`cluster.lease_seconds`), so a hung deliverer's locks go with its lease
+IDLE_IN_TRANSACTION_MS = 10_000
+
 Database = Path | str
 """The database setting: a SQLite file's path, or a PostgreSQL URL."""
 
@@ -181,6 +185,9 @@ def connect_pg(url: str) -> PgConnection:
     import psycopg
 
     conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    # a process frozen inside a transaction (a hung machine) must not hold its row locks
+    # forever: the server ends such a transaction, so the process taking over is not blocked
+    conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS}")
     return PgConnection(conn)
 
 

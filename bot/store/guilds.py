@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.core.models import GuildSettings
 from bot.core.schedule import next_run_after
 from bot.settings import Settings, parse_hhmm
-from bot.store.engine import Connection, begin
+from bot.store.engine import Connection, PgConnection, begin
 
 _T = TypeVar("_T")
 
@@ -261,7 +261,12 @@ class Claim:
 
 
 def claim_due(
-    conn: Connection, defaults: GuildDefaults, *, now: datetime, limit: int = 10_000
+    conn: Connection,
+    defaults: GuildDefaults,
+    *,
+    now: datetime,
+    limit: int = 10_000,
+    fence: Callable[[Connection], bool] | None = None,
 ) -> list[Claim]:
     """Claim the servers whose run is due, each with the time it was scheduled for.
 
@@ -269,14 +274,21 @@ def claim_due(
     stays until the run is recorded (`ledger.start_run` / `record_empty_run` delete it in their own
     transaction), so a crash never runs the same occurrence twice, never loses the next one, and
     never loses this one: `open_claims` finds what a crash left behind.
+
+    With several processes, `fence` (e.g. "this process still holds the deliverer lease") is
+    checked in the same transaction, and on PostgreSQL the due rows are taken with
+    `FOR UPDATE SKIP LOCKED`: rows another transaction is claiming are left to it.
     """
     claimed: list[Claim] = []
     stamp = to_ts(now)
+    lock = " FOR UPDATE SKIP LOCKED" if isinstance(conn, PgConnection) else ""
     with transaction(conn):
+        if fence is not None and not fence(conn):
+            return []
         rows = conn.execute(
-            f"SELECT {_COLUMNS} FROM guilds WHERE next_run_at IS NOT NULL AND next_run_at <= ? "  # noqa: S608 - constant column list
+            f"SELECT {_COLUMNS} FROM guilds WHERE next_run_at IS NOT NULL AND next_run_at <= ? "  # noqa: S608 - constant column list and lock clause
             "AND removed_at IS NULL AND failing_reason IS NULL AND paused = 0 "
-            "ORDER BY next_run_at, guild_id LIMIT ?",
+            f"ORDER BY next_run_at, guild_id LIMIT ?{lock}",
             (stamp, limit),
         ).fetchall()
         for row in rows:

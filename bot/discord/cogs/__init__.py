@@ -31,6 +31,8 @@ class CogContext:
     clock: Callable[[], datetime]
     deliverer: Deliverer
     view_timeout: float = 600.0
+    # several processes: this one's id, to tell in `/digest show` which process delivers
+    process_id: str | None = None
 
 
 def match_choices(current: str, names: Sequence[str]) -> list[app_commands.Choice[str]]:

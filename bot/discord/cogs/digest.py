@@ -6,6 +6,7 @@ checks `manage_guild` again. Every bad value gets a clear ephemeral reply and ch
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import discord
@@ -25,6 +26,7 @@ from bot.settings import (
     parse_weekdays,
     timezone_names,
 )
+from bot.store import cluster
 from bot.store.guilds import GuildState
 
 REQUIRED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
@@ -297,7 +299,22 @@ class DigestCog(
         stale = await self.context.store.stale_sources()
         configured = {source.name for source in self.context.settings.all_sources}
         failing = [(s.name, s.stale_since) for s in stale if s.name in configured]
-        await interaction.response.send_message(
-            **payload_kwargs(status_page(state, guild_name=name, stale_sources=failing)),
-            ephemeral=True,
-        )
+        delivered_by = await self._delivered_by()
+        page = status_page(state, guild_name=name, stale_sources=failing, delivered_by=delivered_by)
+        await interaction.response.send_message(**payload_kwargs(page), ephemeral=True)
+
+    async def _delivered_by(self) -> str | None:
+        """Which process posts the digests (with several processes), for `/digest show`."""
+        me = self.context.process_id
+        if me is None:
+            return None
+        now_us = int(time.time() * 1_000_000)  # the lease runs on wall time, not business time
+        row = await self.context.store.read(lambda s: cluster.deliverer(s.conn, now_us=now_us))
+        if row is None:
+            return (
+                "⚠️ no bot process is delivering digests right now (one takes over within seconds)"
+            )
+        info = row.info
+        shards = f"shards {info.shards} of {info.shard_count}" if info.shards else "all shards"
+        this = " — the one answering you" if info.process_id == me else ""
+        return f"process `{info.process_id}` ({shards}){this}"
