@@ -1,7 +1,9 @@
 """Validated settings from the YAML config and the environment.
 
 Every key and its default is declared here once; an unknown key, a wrong type or a bad time zone
-stops start-up with a `ConfigError` that names the key and the problem.
+stops start-up with a `ConfigError` that names the key and the problem. The keys that set a
+server's defaults (`schedule.time`, `digest.per_topic`, …) take their default, bounds and text
+form from the declaration of per-server settings, `bot.core.server_settings`.
 
 Which config file: `NEWSBOT_CONFIG`, else `config/newsbot.yaml` in the current directory (a source
 checkout), else the built-in defaults packaged as `bot/default_config.yaml`. Nothing depends on

@@ -290,8 +290,8 @@ PAUSED: ServerSetting[bool] = ServerSetting(
 )
 
 SERVER_SETTINGS: Mapping[str, ServerSetting[Any]] = {
-    setting.name: setting
-    for setting in (
+    declared.name: declared
+    for declared in (
         CHANNEL_ID,
         TOPICS,
         TIME,
@@ -339,10 +339,14 @@ def check_changes(changes: Mapping[str, object]) -> None:
 
 
 def build_settings(guild_id: int, values: Mapping[str, object] | None = None) -> GuildSettings:
-    """A server's settings: `values` where given (checked), the declared defaults elsewhere."""
+    """A server's settings: `values` where given (checked; None or left out: the declared
+    default)."""
     given = dict(values or {})
     check_changes(given)
-    merged: dict[str, Any] = {n: given.get(n, s.default) for n, s in SERVER_SETTINGS.items()}
+    merged: dict[str, Any] = {
+        name: declared.default if given.get(name) is None else given[name]
+        for name, declared in SERVER_SETTINGS.items()
+    }
     return GuildSettings(guild_id=guild_id, **merged)
 
 

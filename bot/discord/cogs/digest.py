@@ -2,6 +2,7 @@
 
 `default_permissions` only hides the group by default (owners can override it), so every command
 checks `manage_guild` again. Every bad value gets a clear ephemeral reply and changes nothing.
+The options' ranges, descriptions and checks come from `bot.core.server_settings`.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ class DigestCog(
     ) -> list[app_commands.Choice[str]]:
         return match_choices(current.replace(" ", "_"), timezone_names())
 
-    # The options' names, ranges and descriptions are the declared settings' (bot.core.server_settings).
+    # The options' names, ranges and descriptions are those of the declared settings.
     @app_commands.command(name="settings", description="Digest options (none given: show them)")
     @app_commands.describe(**{s.name: s.option_description for s in DIGEST_OPTIONS})
     async def settings(
