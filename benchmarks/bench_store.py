@@ -34,7 +34,7 @@ from bot.store.guilds import GuildDefaults, claim_due, get_guild, update_setting
 
 SERVER = os.environ.get("NEWSBOT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
-DEFAULTS = GuildDefaults(
+DEFAULTS = GuildDefaults.of(
     time=clock_time(9, 0),
     timezone="UTC",
     weekdays=frozenset(range(7)),

@@ -1,7 +1,9 @@
 """Validated settings from the YAML config and the environment.
 
 Every key and its default is declared here once; an unknown key, a wrong type or a bad time zone
-stops start-up with a `ConfigError` that names the key and the problem.
+stops start-up with a `ConfigError` that names the key and the problem. The keys that set a
+server's defaults (`schedule.time`, `digest.per_topic`, …) take their default, bounds and text
+form from the declaration of per-server settings, `bot.core.server_settings`.
 
 Which config file: `NEWSBOT_CONFIG`, else `config/newsbot.yaml` in the current directory (a source
 checkout), else the built-in defaults packaged as `bot/default_config.yaml`. Nothing depends on
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 import platformdirs
 import yaml
@@ -28,18 +30,22 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from bot.core.models import QUALITY_MAX, WEEKDAYS
 from bot.core.ranking import RankingWeights
+from bot.core.server_settings import SERVER_SETTINGS, ServerSetting
+from bot.core.server_settings import check_timezone as check_timezone  # re-exported (pre-schema)
+from bot.core.server_settings import format_weekdays as format_weekdays  # re-exported
+from bot.core.server_settings import parse_hhmm as parse_hhmm  # re-exported
+from bot.core.server_settings import parse_weekdays as parse_weekdays  # re-exported
 
 CHECKOUT_CONFIG = Path("config") / "newsbot.yaml"  # relative to the current directory
 PACKAGED_CONFIG = "default_config.yaml"  # package data of `bot`: the built-in defaults
 
 ARTICLES_SOURCE = "articles"  # the name of the source made of `articles_dir`
-_FULL_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -141,63 +147,6 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def parse_hhmm(value: str) -> dt.time:
-    """Parse `HH:MM` (24-hour clock) or raise ValueError with a readable reason."""
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", value.strip())
-    if not match:
-        raise ValueError(f"{value!r} is not a time of day in HH:MM form (e.g. 08:30)")
-    hour, minute = int(match[1]), int(match[2])
-    if hour > 23 or minute > 59:
-        raise ValueError(f"{value!r} is not a time of day: hours go 00-23 and minutes 00-59")
-    return dt.time(hour, minute)
-
-
-def parse_weekdays(value: str) -> frozenset[int]:
-    """Parse `mon-fri`, `mon,wed,fri`, `sat-sun`, `daily` into weekday numbers (0 = Monday)."""
-    text = value.strip().lower()
-    if text in ("", "daily", "every day", "everyday", "all"):
-        return frozenset(range(7))
-    days: set[int] = set()
-    for part in re.split(r"[,\s]+", text):
-        if not part:
-            continue
-        if "-" in part:
-            start, _, end = part.partition("-")
-            a, b = _weekday_index(start), _weekday_index(end)
-            span = range(a, b + 1) if a <= b else [*range(a, 7), *range(b + 1)]
-            days.update(span)
-        else:
-            days.add(_weekday_index(part))
-    return frozenset(days)
-
-
-def _weekday_index(name: str) -> int:
-    word = name.strip()
-    for index, full in enumerate(_FULL_WEEKDAYS):
-        if len(word) >= 2 and full.startswith(word):
-            return index
-    raise ValueError(f"{name!r} is not a weekday: use mon, tue, wed, thu, fri, sat, sun")
-
-
-def format_weekdays(days: frozenset[int]) -> str:
-    """The inverse of `parse_weekdays`, for display: `every day`, `mon-fri`, `mon,wed,fri`."""
-    if len(days) == 7:
-        return "every day"
-    ordered = sorted(days)
-    if ordered and ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
-        return f"{WEEKDAYS[ordered[0]]}-{WEEKDAYS[ordered[-1]]}"
-    return ",".join(WEEKDAYS[d] for d in ordered)
-
-
-def check_timezone(name: str) -> str:
-    """Return `name` if it is an IANA time zone this machine knows, else raise ValueError."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Paris, UTC)") from exc
-    return name
-
-
 @functools.cache
 def timezone_names() -> tuple[str, ...]:
     """Every IANA time zone name known here, sorted (for autocomplete): read from disk once."""
@@ -209,29 +158,31 @@ class IngestSettings(_Section):
     rescan_seconds: Annotated[int, Field(ge=5)] = 300
 
 
+# The config keys that set a per-server default (`schedule.time`, `digest.per_topic`, …) take their
+# default, bounds and text form from the one declaration of server settings, `SERVER_SETTINGS`.
+_SERVER_DEFAULTS: dict[str, ServerSetting[Any]] = {
+    s.config: s for s in SERVER_SETTINGS.values() if s.config is not None
+}
+
+
+def _server_default(key: str) -> Any:
+    """The field of config key `key` (`section.key`): its default and bounds as declared."""
+    declared = _SERVER_DEFAULTS[key]
+    return Field(default=declared.config_default, ge=declared.low, le=declared.high)
+
+
 class ScheduleSettings(_Section):
-    time: str = "08:00"
-    timezone: str = "UTC"
-    weekdays: str = "mon-sun"
+    time: str = _server_default("schedule.time")
+    timezone: str = _server_default("schedule.timezone")
+    weekdays: str = _server_default("schedule.weekdays")
     catch_up_minutes: Annotated[int, Field(ge=0)] = 180
 
-    @field_validator("time")
+    @field_validator("time", "timezone", "weekdays")
     @classmethod
-    def _time(cls, value: str) -> str:
-        parse_hhmm(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        return check_timezone(value)
-
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, value: str) -> str:
-        if not parse_weekdays(value):
-            raise ValueError("at least one weekday is needed")
-        return value
+    def _text_form(cls, value: str, info: ValidationInfo) -> str:
+        """Parsed as `/digest schedule` parses it (ValueError names the problem), kept as shown."""
+        declared = _SERVER_DEFAULTS[f"schedule.{info.field_name}"]
+        return declared.canonical(value)
 
     @property
     def local_time(self) -> dt.time:
@@ -243,10 +194,19 @@ class ScheduleSettings(_Section):
 
 
 class DigestDefaults(_Section):
-    per_topic: Annotated[int, Field(ge=1, le=10)] = 3
-    min_quality: Annotated[int, Field(ge=0, le=QUALITY_MAX)] = 0
-    max_per_provider: Annotated[int, Field(ge=1, le=50)] = 2
-    lookback_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 24
+    per_topic: int = _server_default("digest.per_topic")
+    min_quality: int = _server_default("digest.min_quality")
+    max_per_provider: int = _server_default("digest.max_per_provider")
+    lookback_hours: int = _server_default("digest.lookback_hours")
+
+
+def server_defaults(settings: Settings) -> dict[str, Any]:
+    """The per-server defaults this config sets, by setting name, as typed values."""
+    found: dict[str, Any] = {}
+    for key, declared in _SERVER_DEFAULTS.items():
+        section, _, name = key.partition(".")
+        found[declared.name] = declared.from_config(getattr(getattr(settings, section), name))
+    return found
 
 
 class DeliverySettings(_Section):

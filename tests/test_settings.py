@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.server_settings import SERVER_SETTINGS
 from bot.settings import (
     ArticlesDirError,
     ConfigError,
@@ -18,6 +19,7 @@ from bot.settings import (
     packaged_config_text,
     parse_hhmm,
     parse_weekdays,
+    server_defaults,
 )
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -99,6 +101,24 @@ def test_empty_config_gives_defaults(tmp_path: Path) -> None:
     assert settings.delivery.max_requests_per_second == 48
 
 
+def test_without_a_config_every_server_default_is_the_declared_one(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), environ={})
+    declared = {s.name: s.default for s in SERVER_SETTINGS.values() if s.config is not None}
+    assert server_defaults(settings) == declared
+    assert set(declared) >= {"time", "timezone", "weekdays", "per_topic", "lookback_hours"}
+
+
+def test_server_defaults_from_the_config_are_read_as_slash_commands_read_them(
+    tmp_path: Path,
+) -> None:
+    text = "schedule:\n  time: '7:05'\n  weekdays: Saturday, sunday\ndigest:\n  min_quality: 40\n"
+    settings = load_settings(write(tmp_path, text), environ={})
+    assert (settings.schedule.time, settings.schedule.weekdays) == ("07:05", "sat,sun")
+    defaults = server_defaults(settings)
+    assert (defaults["time"], defaults["weekdays"]) == (time(7, 5), frozenset({5, 6}))
+    assert defaults["min_quality"] == 40
+
+
 def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, "articles_dir: news\ndatabase: db/x.sqlite3\n"), {})
     assert settings.articles_dir == tmp_path.resolve() / "news"
@@ -125,6 +145,8 @@ def test_newsbot_config_variable_selects_the_file(tmp_path: Path) -> None:
             "schedule.timezone: 'Mars/Olympus' is not an IANA",
         ),
         ("schedule:\n  time: '25:99'\n", "schedule.time: '25:99' is not a time of day"),
+        ("schedule:\n  weekdays: ','\n", "schedule.weekdays: at least one weekday is needed"),
+        ("digest:\n  min_quality: 190\n", "digest.min_quality: Input should be less than or"),
         ("digest:\n  per_topic: many\n", "digest.per_topic: Input should be a valid integer"),
         (
             "digest:\n  per_topic: 11\n",

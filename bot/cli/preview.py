@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.cli._common import err, out, read_store, unknown_topic
 from bot.core.digest import build_pool, compose_digest, digest_window
-from bot.core.models import Article, Digest, GuildSettings
+from bot.core.models import Article, Digest
 from bot.discord.formatting import digest_messages, local_date
 from bot.ingest.related import related_items
 from bot.settings import Settings
 from bot.store import StoreError
+from bot.store.guilds import GuildDefaults
 
 LATEST = "latest"
 # the moments a digest can be previewed at: any real article's time, with room for a year's
@@ -152,18 +154,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             err(f"newsbot preview: {problem}")
             return 1
     topics = tuple(args.topic or known)
-    guild = GuildSettings(
-        guild_id=0,
-        channel_id=None,
-        topics=topics,
-        time=settings.schedule.local_time,
-        timezone=timezone,
-        weekdays=settings.schedule.weekday_set,
-        per_topic=args.limit or settings.digest.per_topic,
-        min_quality=settings.digest.min_quality,
-        max_per_provider=settings.digest.max_per_provider,
-        lookback_hours=settings.digest.lookback_hours,
-    )
+    defaults = GuildDefaults.from_settings(settings).settings  # as an unconfigured server's
+    guild = replace(defaults, topics=topics, per_topic=args.limit or defaults.per_topic)
     pool = build_pool(articles, now=at, weights=settings.ranking, related=related_items)
     digest = compose_digest(pool, guild, posted_ids=frozenset(), window_start=start, window_end=end)
     if digest is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,12 +13,12 @@ from zoneinfo import ZoneInfo
 from bot.cli._common import err, out
 from bot.cli.preview import _resolve_at, add_moment_argument
 from bot.core.digest import digest_window
-from bot.core.models import GuildSettings
 from bot.core.urls import canonical_url, safe_url
 from bot.core.why import Explanation, Retirement, explain, to_json, unknown_json
 from bot.ingest.related import related_items
 from bot.settings import Settings
 from bot.store import Store, StoreError
+from bot.store.guilds import GuildDefaults
 
 NEIGHBOURHOOD = timedelta(days=3)
 """Articles this close to an out-of-window article are read to show its story."""
@@ -123,18 +124,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     for topic in args.topic or ():
         if topic.strip().casefold() not in folded:
             err(f"newsbot why: no article has the topic {topic!r} (see `newsbot check`)")
-    guild = GuildSettings(
-        guild_id=0,
-        channel_id=None,
-        topics=tuple(args.topic or known),
-        time=settings.schedule.local_time,
-        timezone=timezone,
-        weekdays=settings.schedule.weekday_set,
-        per_topic=settings.digest.per_topic,
-        min_quality=settings.digest.min_quality,
-        max_per_provider=settings.digest.max_per_provider,
-        lookback_hours=settings.digest.lookback_hours,
-    )
+    defaults = GuildDefaults.from_settings(settings).settings  # as an unconfigured server's
+    guild = replace(defaults, topics=tuple(args.topic or known))
     explanation = explain(
         found.article,
         articles=articles,

@@ -84,7 +84,8 @@ WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 @dataclass(frozen=True, slots=True)
 class GuildSettings:
-    """A server's digest configuration (defaults come from config/newsbot.yaml)."""
+    """A server's digest configuration. Each field's default, bounds, text form and column are
+    declared in `bot.core.server_settings` (the config file may override the defaults)."""
 
     guild_id: int
     channel_id: int | None

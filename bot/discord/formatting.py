@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.models import Article, Digest, DigestItem, GuildSettings, Image
+from bot.core.server_settings import format_weekdays, summary
 from bot.core.urls import safe_url
-from bot.settings import format_weekdays
 from bot.store.guilds import GuildState
 
 if TYPE_CHECKING:
@@ -534,11 +534,7 @@ def status_page(
         {"name": "Next run", "value": next_run[:1024], "inline": False},
         {
             "name": "Settings",
-            "value": (
-                f"per_topic {s.per_topic} · min_quality {s.min_quality} · "
-                f"max_per_provider {s.max_per_provider} · lookback_hours {s.lookback_hours} · "
-                f"silent {'on' if s.silent else 'off'}"
-            ),
+            "value": summary(s)[:1024],
             "inline": False,
         },
         {

@@ -1,90 +1,48 @@
-"""Per-server digest settings and schedule state, on the store's SQLite connection.
+"""Per-server digest settings and schedule state, on the store's connection (either engine).
 
-Every per-server setting, how it is stored and where its default comes from is declared once,
-in `SETTING_FIELDS`; an unknown key is an error. Unset values read as the config defaults.
+Every per-server setting, its bounds, how it is stored (a column named after it) and where its
+default comes from is declared once, in `bot.core.server_settings`; an unknown key or a value out
+of bounds is an error. Unset values read as the defaults (`GuildDefaults`, from the config).
 A settings change recomputes the server's next run at once.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.core.models import GuildSettings
 from bot.core.schedule import next_run_after
-from bot.settings import Settings, parse_hhmm
+from bot.core.server_settings import (
+    SERVER_SETTINGS,
+    build_settings,
+    check_changes,
+    decode,
+    encode,
+)
+from bot.settings import Settings, server_defaults
 from bot.store.engine import Connection, PgConnection, begin
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
 class GuildDefaults:
-    """The values a server gets for every setting it has not set (from config/newsbot.yaml)."""
+    """What a server has for every setting it has not set: the config's defaults where it sets
+    them (`schedule.*`, `digest.*`), the declared ones elsewhere (no channel, no topics)."""
 
-    time: time
-    timezone: str
-    weekdays: frozenset[int]
-    per_topic: int
-    min_quality: int
-    max_per_provider: int
-    lookback_hours: int
-    silent: bool = False
+    settings: GuildSettings  # of no server (guild_id 0)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GuildDefaults:
-        return cls(
-            time=settings.schedule.local_time,
-            timezone=settings.schedule.timezone,
-            weekdays=settings.schedule.weekday_set,
-            per_topic=settings.digest.per_topic,
-            min_quality=settings.digest.min_quality,
-            max_per_provider=settings.digest.max_per_provider,
-            lookback_hours=settings.digest.lookback_hours,
-        )
+        return cls.of(**server_defaults(settings))
 
-
-@dataclass(frozen=True, slots=True)
-class _Field:
-    to_db: Callable[[Any], Any]
-    from_db: Callable[[Any], Any]
-
-
-def _topics_to_db(value: Any) -> str:
-    return json.dumps(list(value), ensure_ascii=False)
-
-
-def _weekdays_to_db(value: Any) -> str:
-    return ",".join(str(day) for day in sorted(value))
-
-
-def _weekdays_from_db(value: Any) -> frozenset[int]:
-    return frozenset(int(day) for day in str(value).split(",") if day)
-
-
-def _ident(value: Any) -> Any:
-    return value
-
-
-# The one declaration of per-server settings: name -> how it is stored. Defaults: GuildDefaults.
-SETTING_FIELDS: Mapping[str, _Field] = {
-    "channel_id": _Field(_ident, _ident),
-    "topics": _Field(_topics_to_db, lambda v: tuple(json.loads(v))),
-    "time": _Field(lambda v: v.strftime("%H:%M"), parse_hhmm),
-    "timezone": _Field(str, str),
-    "weekdays": _Field(_weekdays_to_db, _weekdays_from_db),
-    "per_topic": _Field(int, int),
-    "min_quality": _Field(int, int),
-    "max_per_provider": _Field(int, int),
-    "lookback_hours": _Field(int, int),
-    "silent": _Field(int, bool),
-    "paused": _Field(int, bool),
-}
+    @classmethod
+    def of(cls, **values: Any) -> GuildDefaults:
+        """The declared defaults with `values` instead (unknown or out of bounds: ValueError)."""
+        return cls(build_settings(0, values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,34 +88,21 @@ def transaction(conn: Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-_COLUMNS = (
-    "guild_id, channel_id, topics, time, timezone, weekdays, per_topic, min_quality, "
-    "max_per_provider, lookback_hours, silent, paused, next_run_at, last_run_at, last_result, "
-    "failing_reason, removed_at"
+_COLUMN_NAMES = (
+    "guild_id",
+    *SERVER_SETTINGS,  # a column per setting, named after it
+    "next_run_at",
+    "last_run_at",
+    "last_result",
+    "failing_reason",
+    "removed_at",
 )
+_COLUMNS = ", ".join(_COLUMN_NAMES)
 
 
 def _state(row: Sequence[Any], defaults: GuildDefaults) -> GuildState:
-    names = [name.strip() for name in _COLUMNS.split(",")]
-    values = dict(zip(names, row, strict=True))
-    read: dict[str, Any] = {}
-    for name, field in SETTING_FIELDS.items():
-        raw = values[name]
-        read[name] = None if raw is None else field.from_db(raw)
-    settings = GuildSettings(
-        guild_id=int(values["guild_id"]),
-        channel_id=read["channel_id"],
-        topics=read["topics"] or (),
-        time=read["time"] or defaults.time,
-        timezone=read["timezone"] or defaults.timezone,
-        weekdays=read["weekdays"] or defaults.weekdays,
-        per_topic=_or(read["per_topic"], defaults.per_topic),
-        min_quality=_or(read["min_quality"], defaults.min_quality),
-        max_per_provider=_or(read["max_per_provider"], defaults.max_per_provider),
-        lookback_hours=_or(read["lookback_hours"], defaults.lookback_hours),
-        silent=_or(read["silent"], defaults.silent),
-        paused=bool(read["paused"]),
-    )
+    values = dict(zip(_COLUMN_NAMES, row, strict=True))
+    settings = replace(defaults.settings, guild_id=int(values["guild_id"]), **decode(values))
     return GuildState(
         settings=settings,
         next_run_at=from_ts(values["next_run_at"]),
@@ -168,27 +113,9 @@ def _state(row: Sequence[Any], defaults: GuildDefaults) -> GuildState:
     )
 
 
-def _or(value: _T | None, default: _T) -> _T:
-    return default if value is None else value
-
-
 def default_state(guild_id: int, defaults: GuildDefaults) -> GuildState:
     """What a server that never configured anything looks like."""
-    return GuildState(
-        settings=GuildSettings(
-            guild_id=guild_id,
-            channel_id=None,
-            topics=(),
-            time=defaults.time,
-            timezone=defaults.timezone,
-            weekdays=defaults.weekdays,
-            per_topic=defaults.per_topic,
-            min_quality=defaults.min_quality,
-            max_per_provider=defaults.max_per_provider,
-            lookback_hours=defaults.lookback_hours,
-            silent=defaults.silent,
-        )
-    )
+    return GuildState(settings=replace(defaults.settings, guild_id=guild_id))
 
 
 def get_guild(conn: Connection, guild_id: int, defaults: GuildDefaults) -> GuildState:
@@ -207,10 +134,9 @@ def update_settings(
     *,
     now: datetime,
 ) -> GuildState:
-    """Store changed settings (unknown key -> ValueError), clear a failure, recompute the next run."""
-    unknown = sorted(set(changes) - set(SETTING_FIELDS))
-    if unknown:
-        raise ValueError(f"unknown server setting(s): {', '.join(unknown)}")
+    """Store changed settings (an unknown key or a value out of bounds: ValueError, nothing
+    changes; None unsets one), clear a failure, recompute the next run."""
+    check_changes(changes)
     stamp = to_ts(now)
     with transaction(conn):
         conn.execute(
@@ -220,12 +146,9 @@ def update_settings(
         )
         if changes:
             assignments = ", ".join(f"{name} = ?" for name in changes)
-            values = [
-                None if value is None else SETTING_FIELDS[name].to_db(value)
-                for name, value in changes.items()
-            ]
+            values = [encode(name, value) for name, value in changes.items()]
             conn.execute(
-                f"UPDATE guilds SET {assignments}, failing_reason = NULL, updated_at = ? "  # noqa: S608 - names come from SETTING_FIELDS
+                f"UPDATE guilds SET {assignments}, failing_reason = NULL, updated_at = ? "  # noqa: S608 - names are declared settings
                 "WHERE guild_id = ?",
                 (*values, stamp, guild_id),
             )

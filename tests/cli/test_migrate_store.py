@@ -17,7 +17,7 @@ from bot.store.sources import listing_digests
 from tests.store.test_ingest_runner import MAX, smartable, write
 
 NOW = datetime(2024, 4, 10, 12, 0, tzinfo=UTC)
-DEFAULTS = GuildDefaults(
+DEFAULTS = GuildDefaults.of(
     time=time(9, 0),
     timezone="UTC",
     weekdays=frozenset(range(7)),

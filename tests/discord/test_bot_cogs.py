@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from discord import app_commands
 
+from bot.core.server_settings import SERVER_SETTINGS
 from bot.discord.app import NewsBot, commands_hash
 from bot.discord.cogs import match_choices, resolve_topic, suggest
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings, load_settings
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
@@ -96,3 +97,58 @@ async def test_readme_documents_every_slash_command_and_option(bot: NewsBot) -> 
                 f"/{leaf} {p.name}" for p in command.parameters if f"`{p.name}`" not in readme
             ]
     assert undocumented == []
+
+
+def _options(bot: NewsBot, path: str) -> dict[str, dict[str, Any]]:
+    """The options of one `/digest …` command as Discord receives them, by name."""
+    (digest,) = [c for c in bot.tree.get_commands() if c.name == "digest"]
+    body = digest.to_dict(bot.tree)
+    for part in path.split():
+        body = next(o for o in body["options"] if o["name"] == part)
+    return {o["name"]: o for o in body["options"]}
+
+
+async def test_digest_options_keep_the_designed_ranges(bot: NewsBot) -> None:
+    options = _options(bot, "settings")
+    assert list(options) == [
+        "per_topic",
+        "min_quality",
+        "max_per_provider",
+        "lookback_hours",
+        "silent",
+    ]
+    assert (options["per_topic"]["min_value"], options["per_topic"]["max_value"]) == (1, 10)
+    assert (options["min_quality"]["min_value"], options["min_quality"]["max_value"]) == (0, 189)
+    assert not any(o["required"] for o in options.values())
+    schedule = _options(bot, "schedule")
+    assert [(n, o["required"]) for n, o in schedule.items()] == [
+        ("time", True), ("timezone", True), ("weekdays", False),
+    ]  # fmt: skip
+    assert schedule["timezone"]["autocomplete"]
+
+
+async def test_each_number_option_accepts_exactly_what_the_config_accepts(
+    bot: NewsBot, tmp_path: Path
+) -> None:
+    """A server can pick any value an operator can make its default, and nothing else."""
+    numbers = [o for o in _options(bot, "settings").values() if o["type"] == 4]  # INTEGER
+    assert len(numbers) == 4
+    for option in numbers:
+        key = SERVER_SETTINGS[option["name"]].config
+        assert key is not None, option["name"]
+        section, _, name = key.partition(".")
+        low, high = option["min_value"], option["max_value"]
+
+        def load(value: int, section: str = section, name: str = name) -> Settings:
+            path = tmp_path / "newsbot.yaml"
+            path.write_text(f"{section}:\n  {name}: {value}\n", encoding="utf-8")
+            return load_settings(path, environ={})
+
+        for accepted in (low, high):
+            assert getattr(getattr(load(accepted), section), name) == accepted
+        for refused, why in (
+            (low - 1, f"greater than or equal to {low}"),
+            (high + 1, f"less than or equal to {high}"),
+        ):
+            with pytest.raises(ConfigError, match=f"{key}: Input should be {why}"):
+                load(refused)

@@ -283,6 +283,14 @@ async def test_bad_values_are_refused_and_change_nothing(
         cases: list[tuple[list[str], dict[str, Any], str]] = [
             (["digest", "schedule"], {"time": "25:99", "timezone": "UTC"}, "not a time of day"),
             (["digest", "schedule"], {"time": "09:00", "timezone": "Mars/Olympus"}, "time zone"),
+            (
+                ["digest", "schedule"],
+                {"time": "09:00", "timezone": "UTC", "weekdays": ","},
+                "at least one weekday",
+            ),
+            # Discord enforces the options' ranges; a client that does not is refused all the same
+            (["digest", "settings"], {"per_topic": 11}, "per_topic must be from 1 to 10 (got 11)"),
+            (["digest", "settings"], {"silent": True, "min_quality": 190}, "0 to 189"),
             (["digest", "topics", "add"], {"topic": "Diablo 5"}, "Diablo 4"),
             (["digest", "channel"], {"channel": closed}, "Send Messages"),
         ]

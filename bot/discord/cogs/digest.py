@@ -2,6 +2,7 @@
 
 `default_permissions` only hides the group by default (owners can override it), so every command
 checks `manage_guild` again. Every bad value gets a clear ephemeral reply and changes nothing.
+The options' ranges, descriptions and checks come from `bot.core.server_settings`.
 """
 
 from __future__ import annotations
@@ -13,19 +14,27 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.models import QUALITY_MAX
+from bot.core.server_settings import (
+    CHANNEL_ID,
+    DIGEST_OPTIONS,
+    EVERY_DAY,
+    LOOKBACK_HOURS,
+    MAX_PER_PROVIDER,
+    MIN_QUALITY,
+    PER_TOPIC,
+    SILENT,
+    TIME,
+    TIMEZONE,
+    WEEKDAYS_SETTING,
+    check_changes,
+    summary,
+)
 from bot.discord.cogs import CogContext, match_choices
 from bot.discord.cogs.news import TopicCache
 from bot.discord.errors import NotAllowed, UserError
 from bot.discord.formatting import next_run_line, status_page
 from bot.discord.payloads import payload_kwargs
-from bot.settings import (
-    check_timezone,
-    format_weekdays,
-    parse_hhmm,
-    parse_weekdays,
-    timezone_names,
-)
+from bot.settings import timezone_names
 from bot.store import cluster
 from bot.store.guilds import GuildState
 
@@ -88,7 +97,7 @@ class DigestCog(
     # -- channel ----------------------------------------------------------------------------
 
     @app_commands.command(name="channel", description="Where the digest is posted")
-    @app_commands.describe(channel="a text or announcement channel the bot may post in")
+    @app_commands.describe(channel=CHANNEL_ID.option_description)
     async def channel(
         self, interaction: discord.Interaction[Any], channel: discord.TextChannel
     ) -> None:
@@ -171,9 +180,9 @@ class DigestCog(
 
     @app_commands.command(name="schedule", description="When the digest is posted")
     @app_commands.describe(
-        time="HH:MM, 24-hour clock, e.g. 08:30",
-        timezone="IANA time zone, e.g. Europe/Paris",
-        weekdays="mon-fri, mon,wed,fri … (default every day)",
+        time=TIME.option_description,
+        timezone=TIMEZONE.option_description,
+        weekdays=WEEKDAYS_SETTING.option_description,
     )
     async def schedule(
         self,
@@ -183,16 +192,16 @@ class DigestCog(
         weekdays: str | None = None,
     ) -> None:
         try:
-            at = parse_hhmm(time)
-            zone = check_timezone(timezone.strip())
-            days = parse_weekdays(weekdays) if weekdays is not None else frozenset(range(7))
+            at = TIME.from_text(time)
+            zone = TIMEZONE.from_text(timezone)
+            days = EVERY_DAY if weekdays is None else WEEKDAYS_SETTING.from_text(weekdays)
         except ValueError as exc:
             raise UserError(f"Nothing changed: {exc}.") from exc
-        if not days:
-            raise UserError("Nothing changed: pick at least one weekday.")
         state = await self._update(interaction, {"time": at, "timezone": zone, "weekdays": days})
         await self._reply(
-            interaction, f"Schedule: {at:%H:%M} {zone}, {format_weekdays(days)}.", state
+            interaction,
+            f"Schedule: {TIME.show(at)} {zone}, {WEEKDAYS_SETTING.show(days)}.",
+            state,
         )
 
     @schedule.autocomplete("timezone")
@@ -201,44 +210,39 @@ class DigestCog(
     ) -> list[app_commands.Choice[str]]:
         return match_choices(current.replace(" ", "_"), timezone_names())
 
+    # The options' names, ranges and descriptions are those of the declared settings.
     @app_commands.command(name="settings", description="Digest options (none given: show them)")
-    @app_commands.describe(
-        per_topic="stories per topic (1-10)",
-        min_quality=f"skip articles below this quality (0-{QUALITY_MAX})",
-        max_per_provider="at most this many stories from one outlet",
-        lookback_hours="window of the first digest, in hours",
-        silent="post without notifications",
-    )
+    @app_commands.describe(**{s.name: s.option_description for s in DIGEST_OPTIONS})
     async def settings(
         self,
         interaction: discord.Interaction[Any],
-        per_topic: app_commands.Range[int, 1, 10] | None = None,
-        min_quality: app_commands.Range[int, 0, QUALITY_MAX] | None = None,
-        max_per_provider: app_commands.Range[int, 1, 50] | None = None,
-        lookback_hours: app_commands.Range[int, 1, 8760] | None = None,
+        per_topic: app_commands.Range[int, PER_TOPIC.low, PER_TOPIC.high] | None = None,
+        min_quality: app_commands.Range[int, MIN_QUALITY.low, MIN_QUALITY.high] | None = None,
+        max_per_provider: app_commands.Range[int, MAX_PER_PROVIDER.low, MAX_PER_PROVIDER.high]
+        | None = None,
+        lookback_hours: app_commands.Range[int, LOOKBACK_HOURS.low, LOOKBACK_HOURS.high]
+        | None = None,
         silent: bool | None = None,
     ) -> None:
         given = {
-            "per_topic": per_topic,
-            "min_quality": min_quality,
-            "max_per_provider": max_per_provider,
-            "lookback_hours": lookback_hours,
-            "silent": silent,
+            PER_TOPIC.name: per_topic,
+            MIN_QUALITY.name: min_quality,
+            MAX_PER_PROVIDER.name: max_per_provider,
+            LOOKBACK_HOURS.name: lookback_hours,
+            SILENT.name: silent,
         }
         changes = {k: v for k, v in given.items() if v is not None}
+        try:  # Discord enforces the ranges, but a client may send anything: checked again
+            check_changes(changes)
+        except ValueError as exc:
+            raise UserError(f"Nothing changed: {exc}.") from exc
         if changes:
             state = await self._update(interaction, changes)
             prefix = "Updated. "
         else:
             state = await self.context.store.guild(self._guild_id(interaction))
             prefix = ""
-        s = state.settings
-        await self._reply(
-            interaction,
-            f"{prefix}per_topic {s.per_topic} · min_quality {s.min_quality} · "
-            f"max_per_provider {s.max_per_provider} · lookback_hours {s.lookback_hours} · "
-            f"silent {'on' if s.silent else 'off'}",
-        )
+        await self._reply(interaction, prefix + summary(state.settings))
 
     # -- running ----------------------------------------------------------------------------
 
