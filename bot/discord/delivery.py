@@ -242,8 +242,9 @@ class Deliverer:
     ) -> tuple[Digest | None, datetime, datetime]:
         start, end = digest_window(state.last_run_at, now, state.settings.lookback_hours)
         channel_id = state.settings.channel_id
-        journal = self.store.journal
-        posted = await journal.posted_ids(channel_id) if channel_id is not None else set()
+        posted = (
+            await self.store.journal.posted_ids(channel_id) if channel_id is not None else set()
+        )
         digest = compose_digest(
             pool, state.settings, posted_ids=posted, window_start=start, window_end=end
         )
@@ -287,9 +288,8 @@ class Deliverer:
     async def _resume(self, stale: DigestRun) -> RunOutcome | None:
         try:
             async with self._slots, self._lock(stale.channel_id):
-                run = await self.store.journal.run(
-                    stale.run_key
-                )  # another delivery may have ended it
+                # another delivery may have ended it since the list was read
+                run = await self.store.journal.run(stale.run_key)
                 if run is None or run.status != "pending":
                     return None
                 state = await self.store.guild(run.guild_id)
