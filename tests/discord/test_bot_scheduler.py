@@ -405,3 +405,35 @@ async def test_a_post_whose_answer_never_comes_is_retried_once_and_not_duplicate
     assert scheduler.deliverer.stats.retries == 1
     posted = client.in_channel(2)
     assert len(posted) == outcome.messages  # the retry's nonce found the first post
+
+
+async def test_a_run_left_with_every_message_sent_is_finished_without_posting(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    """An earlier version recorded the last message as sent and died before finishing the run:
+    the restart finishes it (and the server's last result) and posts nothing again."""
+    due = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=due - timedelta(hours=3)) for n in range(3)])
+    scheduler, client, clock, astore = rig(due - timedelta(hours=1))
+    await configure_guilds(astore, range(1, 2), clock())
+    client.fail_after_post = {1}  # the message is accepted, then the process "dies"
+    clock.now = due
+    await scheduler.tick()
+    (run,) = await astore.journal.pending()
+    store.conn.execute(  # as the earlier version left it: every message sent, run still pending
+        "UPDATE digest_runs SET messages_sent = ? WHERE run_key = ?",
+        (len(run.payloads), run.run_key),
+    )
+    store.conn.execute(
+        "UPDATE delivery_ledger SET status = 'sent' WHERE run_key = ?", (run.run_key,)
+    )
+    posted = len(client.posted)
+    restarted, _, _clock, astore2 = rig(due + timedelta(minutes=1))
+    restarted.deliverer.client = client
+    report = await restarted.tick()
+    assert [o.outcome for o in report.outcomes] == ["sent"]
+    assert len(client.posted) == posted
+    assert await astore2.journal.pending() == []
+    state = await astore2.guild(1)
+    assert "posted" in (state.last_result or "")
+    assert state.last_run_at == run.window_end
