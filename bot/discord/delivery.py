@@ -1,10 +1,13 @@
-"""Posting digests: compose, format, post with a nonce per message, record in the ledger.
+"""Posting digests: compose, format, post with a nonce per message, record it in the run's journal.
 
-Exactly-once across crashes: a scheduled run is claimed in the store before anything else (see
-`guilds.claim_due`); a run and a `pending` ledger row per article are written before the first
-post, in the transaction that deletes the claim; each message is marked sent after Discord accepted
-it. A claim left behind is delivered at the next tick; an interrupted run is resumed with the same
-payloads and the same nonces, which Discord de-duplicates (`enforce_nonce`).
+Delivery speaks to the store about a run only through its journal (`AsyncStore.journal`, see
+`bot.store.journal`), one transaction per step. Exactly-once across crashes: a scheduled run is
+claimed before anything else; the run and a `pending` ledger row per article are written before
+the first post, in the transaction that deletes the claim (`begin`); each message is recorded as
+sent after Discord accepted it, the last one finishing the run and the server's last result in
+the same transaction (`sent`). A claim left behind is delivered at the next tick; an interrupted
+run is resumed with the same payloads and the same nonces, which Discord de-duplicates
+(`enforce_nonce`).
 Errors are classified: 5xx, 429 and timeouts (a post gets `delivery.request_timeout_seconds`) are
 retried with the same nonce after an exponential back-off with jitter, never sooner than Discord's
 `retry_after`; 403/404 stop the server's digest with a reason an admin can read in `/digest show`,
@@ -21,7 +24,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -239,7 +242,9 @@ class Deliverer:
     ) -> tuple[Digest | None, datetime, datetime]:
         start, end = digest_window(state.last_run_at, now, state.settings.lookback_hours)
         channel_id = state.settings.channel_id
-        posted = await self.store.posted_ids(channel_id) if channel_id is not None else set()
+        posted = (
+            await self.store.journal.posted_ids(channel_id) if channel_id is not None else set()
+        )
         digest = compose_digest(
             pool, state.settings, posted_ids=posted, window_start=start, window_end=end
         )
@@ -276,20 +281,21 @@ class Deliverer:
     async def resume_pending(self) -> list[RunOutcome]:
         """Finish runs interrupted by a crash or a shutdown, with their original nonces (runs of
         different channels concurrently, within the delivery slots)."""
-        stale = await self.store.pending_runs()
+        stale = await self.store.journal.pending()
         resumed = await asyncio.gather(*(self._resume(run) for run in stale))
         return [outcome for outcome in resumed if outcome is not None]
 
     async def _resume(self, stale: DigestRun) -> RunOutcome | None:
         try:
             async with self._slots, self._lock(stale.channel_id):
-                run = await self.store.get_run(stale.run_key)  # another delivery may have ended it
+                # another delivery may have ended it since the list was read
+                run = await self.store.journal.run(stale.run_key)
                 if run is None or run.status != "pending":
                     return None
                 state = await self.store.guild(run.guild_id)
                 if state.removed_at is not None or state.failing_reason is not None:
-                    await self.store.finish_run(
-                        run.run_key, "failed", "abandoned: server gone or failing", now=self.clock()
+                    await self.store.journal.abandon(
+                        run, "abandoned: server gone or failing", now=self.clock()
                     )
                     return None
                 return await self._post_run(state, run)
@@ -318,56 +324,54 @@ class Deliverer:
         guild_id, channel_id = state.settings.guild_id, state.settings.channel_id
         if channel_id is None:
             return RunOutcome(guild_id, None, due.run_key, "skipped", detail="no channel")
-        existing = await self.store.get_run(due.run_key)
-        if existing is not None:
-            await self.store.drop_claim(due.run_key)  # recorded already: the claim is spent
-        if existing is not None and existing.status != "pending":
-            return RunOutcome(guild_id, channel_id, due.run_key, "already-done")
-        if existing is None:
-            digest, start, end = await self.compose(state, pool, now)
-            run = DigestRun(
-                run_key=due.run_key,
-                guild_id=guild_id,
-                channel_id=channel_id,
-                kind=due.kind,
-                status="pending",
-                window_start=start,
-                window_end=end,
-                payloads=(),
-                messages_sent=0,
-                result=None,
-                created_at=now,
-            )
-            if digest is None:
-                await self.store.record_empty_run(run, "nothing new", now=now)
-                await self.store.record_result(
-                    guild_id, f"{_stamp(now)}: nothing new to post", last_run_at=end
-                )
+        journal = self.store.journal
+        digest, start, end = await self.compose(state, pool, now)
+        new = DigestRun(
+            run_key=due.run_key,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            kind=due.kind,
+            status="pending",
+            window_start=start,
+            window_end=end,
+            payloads=(),
+            messages_sent=0,
+            result=None,
+            created_at=now,
+        )
+        if digest is None:
+            earlier = await journal.empty(new, f"{_stamp(now)}: nothing new to post", now=now)
+            if earlier is None:
                 self._log(state, 0, "empty", 0.0)
                 return RunOutcome(guild_id, channel_id, due.run_key, "empty")
+            run = earlier  # this key was recorded before (e.g. claimed again the same day)
+        else:
             payloads = self.render(digest, silent=state.settings.silent)
-            run = DigestRun(**{**_fields(run), "payloads": tuple(payloads)})
-            existing = await self.store.start_run(
-                run, article_message_index(digest, payloads), now=now
+            run = await journal.begin(
+                replace(new, payloads=tuple(payloads)),
+                article_message_index(digest, payloads),
+                now=now,
             )
-        return await self._post_run(state, existing)
+        if run.status != "pending":
+            return RunOutcome(guild_id, channel_id, due.run_key, "already-done")
+        return await self._post_run(state, run)
 
     async def _post_run(self, state: GuildState, run: DigestRun) -> RunOutcome:
-        """Post the unsent messages of a recorded run, in order, then close it."""
+        """Post the unsent messages of a recorded run, in order; the last one finishes it."""
         guild_id = state.settings.guild_id
+        journal = self.store.journal
         started = time.monotonic()
         channel = self.client.get_partial_messageable(run.channel_id, guild_id=guild_id)
         sent = run.messages_sent
         try:
             for index in range(run.messages_sent, len(run.payloads)):
                 message = await self._send(channel, run, index)
-                await self.store.mark_message_sent(run.run_key, index, message.id)
+                now = self.clock()
+                run = await journal.sent(run, index, message.id, now=now, result=_posted(run, now))
                 sent += 1
                 self.stats.messages_sent += 1
         except ChannelUnusable as exc:
-            now = self.clock()
-            await self.store.finish_run(run.run_key, "failed", exc.reason, now=now)
-            newly = await self.store.mark_failing(guild_id, exc.reason, now=now)
+            newly = await journal.failing(run, exc.reason, now=self.clock())
             self.stats.deliveries_failed += 1
             self.stats.failing_guilds.add(guild_id)
             self._log(state, sent, "failing", time.monotonic() - started, exc.reason)
@@ -380,17 +384,16 @@ class Deliverer:
             # refused for good (e.g. 400): never resent; unsent articles are released
             reason = f"Discord refused a digest message ({_short(exc)})"
             log.error("guild %s: %s: %s", guild_id, reason, exc.text[:300])
-            await self.store.finish_run(run.run_key, "failed", reason, now=self.clock())
-            await self.store.record_result(guild_id, f"{_stamp(self.clock())}: {reason}")
+            now = self.clock()
+            await journal.failed(run, reason, now=now, result=f"{_stamp(now)}: {reason}")
             self.stats.deliveries_failed += 1
             self._log(state, sent, "failed", time.monotonic() - started, _short(exc))
             return RunOutcome(guild_id, run.channel_id, run.run_key, "failed", sent, reason)
         except (TimeoutError, aiohttp.ClientError) as exc:
             return await self._keep_pending(state, run, sent, started, exc)
-        now = self.clock()
-        result = f"{_stamp(now)}: posted {len(run.payloads)} message(s)"
-        await self.store.finish_run(run.run_key, "done", result, now=now)
-        await self.store.record_result(guild_id, result, last_run_at=run.window_end)
+        if run.status == "pending":  # every message was sent before, but the run never finished
+            now = self.clock()
+            run = await journal.done(run, _posted(run, now), now=now)
         self.stats.deliveries_ok += 1
         self.stats.failing_guilds.discard(guild_id)
         self._log(state, len(run.payloads), "sent", time.monotonic() - started)
@@ -402,7 +405,7 @@ class Deliverer:
         """Out of retries: the run stays pending; the next tick resumes it with the same nonces."""
         guild_id = state.settings.guild_id
         reason = f"Discord did not accept the digest ({_short(exc)}); will retry"
-        await self.store.record_result(guild_id, f"{_stamp(self.clock())}: {reason}")
+        await self.store.journal.retry_later(run, f"{_stamp(self.clock())}: {reason}")
         self.stats.deliveries_failed += 1
         self._log(state, sent, "failed", time.monotonic() - started, _short(exc))
         return RunOutcome(guild_id, run.channel_id, run.run_key, "failed", sent, reason)
@@ -480,8 +483,9 @@ class Deliverer:
         )
 
 
-def _fields(run: DigestRun) -> dict[str, Any]:
-    return {name: getattr(run, name) for name in DigestRun.__dataclass_fields__}
+def _posted(run: DigestRun, now: datetime) -> str:
+    """The server's last result once every message of `run` was accepted."""
+    return f"{_stamp(now)}: posted {len(run.payloads)} message(s)"
 
 
 def _stamp(now: datetime) -> str:

@@ -1,11 +1,13 @@
 """The bot's background work: one ticker that runs due digests, re-ingest, pruning.
 
-One APScheduler 3 `AsyncIOScheduler` job (the ticker) claims due servers from the store: each
-server's next run and a claim row are stored in one transaction before anything is delivered, and
-runs are keyed by (guild, channel, local date), so a repeated autumn hour or a restart never posts
-twice. Each tick first finishes what an earlier process left: pending runs (same nonces) and claims
-never started (a crash, or a shutdown whose drain time ran out). A run missed while the bot was
-down is caught up within `schedule.catch_up_minutes`, otherwise skipped to its next occurrence.
+One APScheduler 3 `AsyncIOScheduler` job (the ticker) claims due servers through the runs'
+journal (`AsyncStore.journal`, see `bot.store.journal`): each server's next run and a claim row
+are stored in one transaction before anything is delivered, and runs are keyed by (guild, channel,
+local date), so a repeated autumn hour or a restart never posts twice. Each tick first finishes
+what an earlier process left: pending runs (same nonces) and claims never started (a crash, or a
+shutdown whose drain time ran out). A run missed while the bot was down is caught up within
+`schedule.catch_up_minutes`, otherwise skipped to its next occurrence (the claim dropped and the
+reason recorded in one step).
 """
 
 from __future__ import annotations
@@ -208,9 +210,10 @@ class BotScheduler:
 
     async def _tick(self) -> TickReport:
         resumed = await self.deliverer.resume_pending()
-        left = await self.store.open_claims()  # claimed earlier, never started (crash, shutdown)
+        journal = self.store.journal
+        left = await journal.open_claims()  # claimed earlier, never started (crash, shutdown)
         now = self.clock()
-        claimed = await self.store.claim_due(now, fence=self.fence)
+        claimed = await journal.claim(now, fence=self.fence)
         due, skipped = plan_due([*left, *claimed], now=now, catch_up_minutes=self.catch_up_minutes)
         for skip in skipped:
             await self._skip(skip)
@@ -237,22 +240,22 @@ class BotScheduler:
     async def _skip(self, skip: Skipped) -> None:
         claim = skip.claim
         guild_id = claim.state.settings.guild_id
-        await self.store.drop_claim(claim.run_key)
         if skip.reason == "changed":
+            await self.store.journal.skip(claim, None)
             log.info(
                 "guild %s: claimed run %s dropped: its digest changed", guild_id, claim.run_key
             )
             return
+        await self.store.journal.skip(
+            claim,
+            f"skipped the run of {claim.scheduled_for:%Y-%m-%d %H:%M} UTC (the bot was offline)",
+        )
         upcoming = claim.state.next_run_at
         log.info(
             "guild %s: run of %s missed beyond the catch-up grace; next at %s",
             guild_id,
             claim.scheduled_for.isoformat(),
             upcoming.isoformat() if upcoming else "never",
-        )
-        await self.store.record_result(
-            guild_id,
-            f"skipped the run of {claim.scheduled_for:%Y-%m-%d %H:%M} UTC (the bot was offline)",
         )
 
     def _safe(self, job: Job, name: str, *, when_delivering: bool = True) -> Job:

@@ -1,6 +1,6 @@
 """The store for async code: nothing runs on the event loop, and reads never queue behind writes.
 
-Writes (and reads that must see them in order, like the delivery ledger's) run on one
+Writes (and reads that must see them in order, like a digest run's journal) run on one
 dedicated thread that owns the store's connection, so they are serialised like a single writer.
 Reads that answer users (`/digest show`, `/news search`, `/news top`, `/news why`) run on reader
 threads with their own connections: SQLite readers in WAL mode, or a psycopg pool for
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from bot.core.models import Article
-from bot.store import guilds, ledger, source_state
+from bot.store import guilds, journal, ledger, source_state
 from bot.store.engine import Connection, PgConnection
 from bot.store.guilds import GuildDefaults, GuildState
 from bot.store.source_state import SourceState, stale_sources
@@ -33,7 +33,7 @@ _T = TypeVar("_T")
 
 
 class AsyncStore:
-    """Async facade over `Store`, the guild settings and the ledger."""
+    """Async facade over `Store`, the guild settings and the journal of digest runs."""
 
     def __init__(self, store: Store, defaults: GuildDefaults, *, readers: int = 2) -> None:
         self.store = store
@@ -159,27 +159,11 @@ class AsyncStore:
             guilds.update_settings, self.conn, guild_id, changes, self.defaults, now=now
         )
 
-    async def claim_due(
-        self, now: datetime, *, fence: Callable[[Connection], bool] | None = None
-    ) -> list[guilds.Claim]:
-        return await self.run(guilds.claim_due, self.conn, self.defaults, now=now, fence=fence)
-
-    async def open_claims(self) -> list[guilds.Claim]:
-        return await self.run(guilds.open_claims, self.conn, self.defaults)
-
-    async def drop_claim(self, run_key: str) -> None:
-        await self.run(guilds.drop_claim, self.conn, run_key)
-
     async def set_removed(self, guild_id: int, removed: bool, *, now: datetime) -> None:
         await self.run(guilds.set_removed, self.conn, guild_id, removed, self.defaults, now=now)
 
     async def mark_failing(self, guild_id: int, reason: str, *, now: datetime) -> bool:
         return await self.run(guilds.mark_failing, self.conn, guild_id, reason, now=now)
-
-    async def record_result(
-        self, guild_id: int, result: str, *, last_run_at: datetime | None = None
-    ) -> None:
-        await self.run(guilds.record_result, self.conn, guild_id, result, last_run_at=last_run_at)
 
     async def guilds_using_channel(self, channel_id: int) -> list[int]:
         return await self.run(guilds.guilds_using_channel, self.conn, channel_id)
@@ -190,32 +174,13 @@ class AsyncStore:
     async def set_meta(self, key: str, value: str) -> None:
         await self.run(guilds.set_meta, self.conn, key, value)
 
-    # -- ledger -----------------------------------------------------------------------------
+    # -- runs -------------------------------------------------------------------------------
 
-    async def posted_ids(self, channel_id: int) -> set[str]:
-        return await self.run(ledger.posted_ids, self.conn, channel_id)
-
-    async def get_run(self, run_key: str) -> ledger.DigestRun | None:
-        return await self.run(ledger.get_run, self.conn, run_key)
-
-    async def pending_runs(self) -> list[ledger.DigestRun]:
-        return await self.run(ledger.pending_runs, self.conn)
-
-    async def start_run(
-        self, run: ledger.DigestRun, article_messages: Mapping[str, int], *, now: datetime
-    ) -> ledger.DigestRun:
-        return await self.run(ledger.start_run, self.conn, run, article_messages, now=now)
-
-    async def record_empty_run(self, run: ledger.DigestRun, result: str, *, now: datetime) -> None:
-        await self.run(ledger.record_empty_run, self.conn, run, result, now=now)
-
-    async def mark_message_sent(self, run_key: str, index: int, message_id: int) -> None:
-        await self.run(ledger.mark_message_sent, self.conn, run_key, index, message_id)
-
-    async def finish_run(
-        self, run_key: str, status: ledger.RunStatus, result: str, *, now: datetime
-    ) -> None:
-        await self.run(ledger.finish_run, self.conn, run_key, status, result, now=now)
+    @functools.cached_property
+    def journal(self) -> AsyncJournal:
+        """Every read and write of a digest run's life (`bot.store.journal`), on the writer
+        thread, so delivery reads what it wrote in order."""
+        return AsyncJournal(self)
 
     # -- articles ---------------------------------------------------------------------------
 
@@ -283,3 +248,69 @@ def _why_facts(
         neighbours = store.articles_between(published - neighbourhood, published + neighbourhood)
     posted = ledger.posted_at(store.conn, channel_id) if channel_id is not None else {}
     return found, articles, neighbours, posted
+
+
+class AsyncJournal:
+    """`bot.store.journal` for async code: each call is one hop to the store's writer thread,
+    and each transition one transaction there."""
+
+    def __init__(self, store: AsyncStore) -> None:
+        self._store = store
+
+    async def claim(
+        self, now: datetime, *, fence: Callable[[Connection], bool] | None = None
+    ) -> list[guilds.Claim]:
+        return await self._store.run(
+            journal.claim, self._store.conn, self._store.defaults, now=now, fence=fence
+        )
+
+    async def open_claims(self) -> list[guilds.Claim]:
+        return await self._store.run(journal.open_claims, self._store.conn, self._store.defaults)
+
+    async def pending(self) -> list[ledger.DigestRun]:
+        return await self._store.run(journal.pending, self._store.conn)
+
+    async def run(self, run_key: str) -> ledger.DigestRun | None:
+        return await self._store.run(journal.run, self._store.conn, run_key)
+
+    async def posted_ids(self, channel_id: int) -> set[str]:
+        return await self._store.run(journal.posted_ids, self._store.conn, channel_id)
+
+    async def begin(
+        self, new: ledger.DigestRun, article_messages: Mapping[str, int], *, now: datetime
+    ) -> ledger.DigestRun:
+        return await self._store.run(
+            journal.begin, self._store.conn, new, article_messages, now=now
+        )
+
+    async def empty(
+        self, new: ledger.DigestRun, result: str, *, now: datetime
+    ) -> ledger.DigestRun | None:
+        return await self._store.run(journal.empty, self._store.conn, new, result, now=now)
+
+    async def sent(
+        self, run: ledger.DigestRun, index: int, message_id: int, *, now: datetime, result: str
+    ) -> ledger.DigestRun:
+        return await self._store.run(
+            journal.sent, self._store.conn, run, index, message_id, now=now, result=result
+        )
+
+    async def done(self, run: ledger.DigestRun, result: str, *, now: datetime) -> ledger.DigestRun:
+        return await self._store.run(journal.done, self._store.conn, run, result, now=now)
+
+    async def failed(
+        self, run: ledger.DigestRun, reason: str, *, now: datetime, result: str
+    ) -> None:
+        await self._store.run(journal.failed, self._store.conn, run, reason, now=now, result=result)
+
+    async def failing(self, run: ledger.DigestRun, reason: str, *, now: datetime) -> bool:
+        return await self._store.run(journal.failing, self._store.conn, run, reason, now=now)
+
+    async def abandon(self, run: ledger.DigestRun, reason: str, *, now: datetime) -> None:
+        await self._store.run(journal.abandon, self._store.conn, run, reason, now=now)
+
+    async def retry_later(self, run: ledger.DigestRun, result: str) -> None:
+        await self._store.run(journal.retry_later, self._store.conn, run, result)
+
+    async def skip(self, claimed: guilds.Claim, result: str | None) -> None:
+        await self._store.run(journal.skip, self._store.conn, claimed, result)

@@ -194,7 +194,7 @@ def claim_due(
     """Claim the servers whose run is due, each with the time it was scheduled for.
 
     In one transaction, each server's next run is moved on and a claim row is written. The claim
-    stays until the run is recorded (`ledger.start_run` / `record_empty_run` delete it in their own
+    stays until the run is recorded (`journal.begin` / `journal.empty` delete it in their own
     transaction), so a crash never runs the same occurrence twice, never loses the next one, and
     never loses this one: `open_claims` finds what a crash left behind.
 
@@ -256,12 +256,6 @@ def open_claims(conn: Connection, defaults: GuildDefaults) -> list[Claim]:
     ]
 
 
-def drop_claim(conn: Connection, run_key: str) -> None:
-    """Forget a claim: its run was recorded, found done, or skipped."""
-    with transaction(conn):
-        conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run_key,))
-
-
 def record_result(
     conn: Connection,
     guild_id: int,
@@ -269,7 +263,8 @@ def record_result(
     *,
     last_run_at: datetime | None = None,
 ) -> None:
-    """Remember the outcome of a run; `last_run_at` (the end of its window) when it completed."""
+    """Remember the outcome of a run; `last_run_at` (the end of its window) when it completed.
+    (Delivery records it through `bot.store.journal`, in the transaction of the run's change.)"""
     with transaction(conn):
         if last_run_at is None:
             conn.execute("UPDATE guilds SET last_result = ? WHERE guild_id = ?", (result, guild_id))

@@ -1,17 +1,17 @@
 """Digest runs and the delivery ledger: what was posted where, so nothing is posted twice.
 
-A scheduled run starts as a claim (`guilds.claim_due`). It is then written with its exact message
-bodies and a `pending` ledger row per article before the first post, in the transaction that deletes
-its claim; each message is marked sent after Discord accepted it. A crash before that leaves the
-claim, a crash after it leaves the run pending: both are delivered at the next tick, the pending run
-with the same nonces (Discord returns the first message instead of posting again), so an article is
-neither lost nor duplicated.
+A run is one digest delivery to one channel (`digest_runs`: its exact message bodies and how
+many Discord accepted); the ledger has a row per article posted or being posted in a channel
+(`delivery_ledger`, unique per channel and article), `pending` from before the first post and
+`sent` once its message was accepted. This module reads them and applies retention; every write
+of a run's life (claimed, pending, each message sent, finished) is a transition of
+`bot.store.journal`, one transaction each, so an article is neither lost nor duplicated.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -52,7 +52,8 @@ class PruneReport:
     guilds: int = 0
 
 
-_RUN_COLUMNS = (
+# the columns of a run as `DigestRun` reads them (the journal writes them in this order)
+RUN_COLUMNS = (
     "run_key, guild_id, channel_id, kind, status, window_start, window_end, payloads, "
     "messages_sent, result, created_at"
 )
@@ -84,7 +85,7 @@ def _run(row: Sequence[Any]) -> DigestRun:
 
 def get_run(conn: Connection, run_key: str) -> DigestRun | None:
     row = conn.execute(
-        f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE run_key = ?",  # noqa: S608 - constant
+        f"SELECT {RUN_COLUMNS} FROM digest_runs WHERE run_key = ?",  # noqa: S608 - constant
         (run_key,),
     ).fetchone()
     return None if row is None else _run(row)
@@ -93,7 +94,7 @@ def get_run(conn: Connection, run_key: str) -> DigestRun | None:
 def pending_runs(conn: Connection) -> list[DigestRun]:
     """Runs interrupted before all their messages were confirmed, oldest first."""
     rows = conn.execute(
-        f"SELECT {_RUN_COLUMNS} FROM digest_runs WHERE status = 'pending' "  # noqa: S608 - constant
+        f"SELECT {RUN_COLUMNS} FROM digest_runs WHERE status = 'pending' "  # noqa: S608 - constant
         "ORDER BY created_at, run_key"
     ).fetchall()
     return [_run(row) for row in rows]
@@ -105,110 +106,6 @@ def posted_ids(conn: Connection, channel_id: int) -> set[str]:
         "SELECT article_id FROM delivery_ledger WHERE channel_id = ?", (channel_id,)
     ).fetchall()
     return {str(row[0]) for row in rows}
-
-
-def start_run(
-    conn: Connection,
-    run: DigestRun,
-    article_messages: Mapping[str, int],
-    *,
-    now: datetime,
-) -> DigestRun:
-    """Record a new run with its messages and a pending ledger row per article (one transaction).
-
-    An article already in the channel's ledger is left alone (the unique key forbids a repost).
-    The run's claim, if any, is deleted in the same transaction: the pending run replaces it.
-    """
-    stamp = to_ts(now)
-    with transaction(conn):
-        conn.execute(
-            f"INSERT INTO digest_runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - names are constants of this module; values are bound parameters
-            (
-                run.run_key,
-                run.guild_id,
-                run.channel_id,
-                run.kind,
-                run.status,
-                to_ts(run.window_start),
-                to_ts(run.window_end),
-                json.dumps(list(run.payloads), ensure_ascii=False),
-                run.messages_sent,
-                run.result,
-                stamp,
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO delivery_ledger (channel_id, article_id, run_key, message_index, status, "
-            "created_at) VALUES (?, ?, ?, ?, 'pending', ?) "
-            "ON CONFLICT (channel_id, article_id) DO NOTHING",
-            [
-                (run.channel_id, article_id, run.run_key, index, stamp)
-                for article_id, index in article_messages.items()
-            ],
-        )
-        conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run.run_key,))
-    stored = get_run(conn, run.run_key)
-    if stored is None:
-        raise RuntimeError(f"run {run.run_key} vanished right after it was written")
-    return stored
-
-
-def mark_message_sent(conn: Connection, run_key: str, index: int, message_id: int) -> None:
-    """Discord accepted message `index` of a run: its articles are sent."""
-    with transaction(conn):
-        conn.execute(
-            "UPDATE delivery_ledger SET status = 'sent', message_id = ? "
-            "WHERE run_key = ? AND message_index = ?",
-            (message_id, run_key, index),
-        )
-        conn.execute(
-            "UPDATE digest_runs SET messages_sent = ? WHERE run_key = ? AND messages_sent < ?",
-            (index + 1, run_key, index + 1),
-        )
-
-
-def finish_run(
-    conn: Connection,
-    run_key: str,
-    status: RunStatus,
-    result: str,
-    *,
-    now: datetime,
-) -> None:
-    """Close a run. A failed run releases its unsent articles so a later run may post them."""
-    with transaction(conn):
-        conn.execute(
-            "UPDATE digest_runs SET status = ?, result = ?, finished_at = ? WHERE run_key = ?",
-            (status, result, to_ts(now), run_key),
-        )
-        if status == "failed":
-            conn.execute(
-                "DELETE FROM delivery_ledger WHERE run_key = ? AND status = 'pending'", (run_key,)
-            )
-
-
-def record_empty_run(conn: Connection, run: DigestRun, result: str, *, now: datetime) -> None:
-    """A run that found nothing new: remembered so the same local date is not tried again.
-
-    Its claim, if any, is deleted in the same transaction."""
-    with transaction(conn):
-        conn.execute(
-            f"INSERT INTO digest_runs ({_RUN_COLUMNS}, finished_at) "  # noqa: S608 - constant
-            "VALUES (?, ?, ?, ?, 'done', ?, ?, '[]', 0, ?, ?, ?) "
-            "ON CONFLICT (run_key) DO NOTHING",
-            (
-                run.run_key,
-                run.guild_id,
-                run.channel_id,
-                run.kind,
-                to_ts(run.window_start),
-                to_ts(run.window_end),
-                result,
-                to_ts(now),
-                to_ts(now),
-            ),
-        )
-        conn.execute("DELETE FROM digest_claims WHERE run_key = ?", (run.run_key,))
 
 
 def prune(

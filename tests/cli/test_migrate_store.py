@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store import Store, ledger
+from bot.store import Store, journal, ledger
 from bot.store.guilds import GuildDefaults, claim_due, get_guild, set_meta, update_settings
 from bot.store.ingest import ingest_folders
 from bot.store.source_state import SourceState, get_state, put_state
@@ -44,8 +44,8 @@ def populate(path: Path, news: Path) -> None:
         run = ledger.DigestRun(
             "m:1", 42, 7, "manual", "pending", NOW, NOW, ({"content": "x"},), 0, None, NOW
         )
-        ledger.start_run(store.conn, run, {ids[0]: 0, ids[1]: 0}, now=NOW)
-        ledger.mark_message_sent(store.conn, "m:1", 0, 999)
+        run = journal.begin(store.conn, run, {ids[0]: 0, ids[1]: 0}, now=NOW)
+        journal.sent(store.conn, run, 0, 999, now=NOW, result="posted")
         assert claim.run_key
         set_meta(store.conn, "commands_hash", "abc")
         put_state(

@@ -190,7 +190,7 @@ async def test_interrupted_run_resumes_without_duplicates_or_losses(
     clock.now = due
     report = await scheduler.tick()
     assert [o.outcome for o in report.outcomes] == ["failed"]
-    pending = await astore.pending_runs()
+    pending = await astore.journal.pending()
     assert len(pending) == 1
     # restart: a fresh scheduler on the same database, same channel recorder (Discord)
     client.fail_after_post = set()
@@ -198,11 +198,11 @@ async def test_interrupted_run_resumes_without_duplicates_or_losses(
     restarted.deliverer.client = client
     report = await restarted.tick()
     assert [o.outcome for o in report.outcomes] == ["sent"]
-    assert await astore2.pending_runs() == []
+    assert await astore2.journal.pending() == []
     nonces = [p.nonce for p in client.in_channel(2)]
     assert len(nonces) == len(set(nonces)) == len(pending[0].payloads)
     assert all(isinstance(n, str) and len(n) <= 25 for n in nonces)
-    posted = await astore2.posted_ids(2)
+    posted = await astore2.journal.posted_ids(2)
     assert posted
     assert posted <= {a.id for a in articles}
 
@@ -252,8 +252,8 @@ async def test_a_message_refused_for_good_is_not_resent_and_frees_its_articles(
     client.transient = [http_error(400, 50035, "Invalid Form Body")]
     outcome = await scheduler.deliverer.deliver_now(state)
     assert outcome.outcome == "failed"
-    assert await astore.pending_runs() == []
-    assert await astore.posted_ids(2) == set()  # a later run may post them
+    assert await astore.journal.pending() == []
+    assert await astore.journal.posted_ids(2) == set()  # a later run may post them
     assert "refused" in ((await astore.guild(1)).last_result or "")
 
 
@@ -291,14 +291,14 @@ async def test_servers_claimed_before_a_crash_are_delivered_after_the_restart(
     put_articles(store, [make_article(n, published=due - timedelta(hours=3)) for n in range(3)])
     _scheduler, client, clock, astore = rig(due - timedelta(hours=1))
     await configure_guilds(astore, range(1, 4), clock())
-    claimed = await astore.claim_due(due + timedelta(seconds=5))  # ... and then SIGKILL
+    claimed = await astore.journal.claim(due + timedelta(seconds=5))  # ... and then SIGKILL
     assert len(claimed) == 3
     restarted, _, _clock, astore2 = rig(due + timedelta(minutes=1))
     restarted.deliverer.client = client
     report = await restarted.tick()
     assert [o.outcome for o in report.outcomes] == ["sent"] * 3
     assert_one_digest_each(client, [10, 20, 30])
-    assert await astore2.open_claims() == []
+    assert await astore2.journal.open_claims() == []
     posted = len(client.posted)
     await restarted.tick()  # nothing is left to deliver, nothing is delivered twice
     assert len(client.posted) == posted
@@ -324,16 +324,16 @@ async def test_a_burst_cut_short_leaves_no_server_behind(
     burst.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await burst
-    assert len(await astore.pending_runs()) == 2
-    assert len(await astore.open_claims()) == 4
+    assert len(await astore.journal.pending()) == 2
+    assert len(await astore.journal.open_claims()) == 4
     client.hold = None
     restarted, _, _clock, astore2 = rig(due + timedelta(minutes=2))
     restarted.deliverer.client = client
     report = await restarted.tick()
     assert sorted(o.outcome for o in report.outcomes) == ["sent"] * 6
     assert_one_digest_each(client, [10, 20, 30, 40, 50, 60])
-    assert await astore2.pending_runs() == []
-    assert await astore2.open_claims() == []
+    assert await astore2.journal.pending() == []
+    assert await astore2.journal.open_claims() == []
 
 
 async def test_claims_left_too_long_or_for_a_changed_digest_are_dropped(
@@ -343,14 +343,14 @@ async def test_claims_left_too_long_or_for_a_changed_digest_are_dropped(
     put_articles(store, [make_article(n, published=due - timedelta(hours=3)) for n in range(3)])
     _scheduler, client, clock, astore = rig(due - timedelta(hours=1))
     await configure_guilds(astore, range(1, 3), clock())
-    await astore.claim_due(due)  # and the process dies
+    await astore.journal.claim(due)  # and the process dies
     await astore.update_guild(2, {"paused": True}, now=due)
     restarted, _, _clock, astore2 = rig(due + timedelta(hours=4))  # beyond the 180 min grace
     restarted.deliverer.client = client
     report = await restarted.tick()
     assert report.skipped == 2
     assert client.posted == []
-    assert await astore2.open_claims() == []
+    assert await astore2.journal.open_claims() == []
     assert "skipped" in ((await astore2.guild(1)).last_result or "")
 
 
@@ -405,3 +405,35 @@ async def test_a_post_whose_answer_never_comes_is_retried_once_and_not_duplicate
     assert scheduler.deliverer.stats.retries == 1
     posted = client.in_channel(2)
     assert len(posted) == outcome.messages  # the retry's nonce found the first post
+
+
+async def test_a_run_left_with_every_message_sent_is_finished_without_posting(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    """An earlier version recorded the last message as sent and died before finishing the run:
+    the restart finishes it (and the server's last result) and posts nothing again."""
+    due = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=due - timedelta(hours=3)) for n in range(3)])
+    scheduler, client, clock, astore = rig(due - timedelta(hours=1))
+    await configure_guilds(astore, range(1, 2), clock())
+    client.fail_after_post = {1}  # the message is accepted, then the process "dies"
+    clock.now = due
+    await scheduler.tick()
+    (run,) = await astore.journal.pending()
+    store.conn.execute(  # as the earlier version left it: every message sent, run still pending
+        "UPDATE digest_runs SET messages_sent = ? WHERE run_key = ?",
+        (len(run.payloads), run.run_key),
+    )
+    store.conn.execute(
+        "UPDATE delivery_ledger SET status = 'sent' WHERE run_key = ?", (run.run_key,)
+    )
+    posted = len(client.posted)
+    restarted, _, _clock, astore2 = rig(due + timedelta(minutes=1))
+    restarted.deliverer.client = client
+    report = await restarted.tick()
+    assert [o.outcome for o in report.outcomes] == ["sent"]
+    assert len(client.posted) == posted
+    assert await astore2.journal.pending() == []
+    state = await astore2.guild(1)
+    assert "posted" in (state.last_result or "")
+    assert state.last_run_at == run.window_end

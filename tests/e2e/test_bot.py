@@ -467,12 +467,12 @@ async def test_killed_mid_burst_then_restarted_loses_and_repeats_nothing(
         burst.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await burst
-        pending = await bot.store.pending_runs()
+        pending = await bot.store.journal.pending()
         assert pending  # the interrupted run is kept, not lost
     world.clock.now = due + timedelta(minutes=2)
     async with world.bot(fake_discord) as restarted:
         await restarted.scheduler.tick()
-        assert await restarted.store.pending_runs() == []
+        assert await restarted.store.journal.pending() == []
         await asyncio.sleep(1.0)  # let the slow request of the first life land, if it does
     for channel in channels:
         posted = fake_discord.messages(channel)

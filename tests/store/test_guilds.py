@@ -21,7 +21,8 @@ from bot.store.guilds import (
     set_removed,
     update_settings,
 )
-from bot.store.ledger import DigestRun, pending_runs, start_run
+from bot.store.journal import begin
+from bot.store.ledger import DigestRun, pending_runs
 from tests.core.test_server_settings import valid_settings
 
 NOW = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)  # a Monday
@@ -170,7 +171,7 @@ def test_a_claim_outlives_a_crash_until_its_run_is_recorded(
             status="pending", window_start=NOW, window_end=due_at, payloads=({"content": "x"},),
             messages_sent=0, result=None, created_at=due_at,
         )  # fmt: skip
-        start_run(reopened.conn, run, {"a": 0}, now=due_at)  # the pending run replaces the claim
+        begin(reopened.conn, run, {"a": 0}, now=due_at)  # the pending run replaces the claim
         assert open_claims(reopened.conn, defaults) == []
         assert [r.run_key for r in pending_runs(reopened.conn)] == [claim.run_key]
 

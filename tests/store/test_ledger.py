@@ -1,4 +1,4 @@
-"""The delivery ledger: pending before posting, sent after, and pruning that never allows a repost."""
+"""The delivery ledger: an article reserved once per channel, pruning that never allows a repost,\nand the stable identities (run keys, nonces) a resumed run relies on."""
 
 from __future__ import annotations
 
@@ -6,16 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.discord.delivery import message_nonce, scheduled_run_key
 from bot.store.db import Store
-from bot.store.ledger import (
-    DigestRun,
-    finish_run,
-    get_run,
-    mark_message_sent,
-    pending_runs,
-    posted_ids,
-    prune,
-    start_run,
-)
+from bot.store.journal import begin, sent
+from bot.store.ledger import DigestRun, posted_ids, prune
 from tests.discord.bot_helpers import make_article, put_articles
 
 NOW = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
@@ -37,42 +29,20 @@ def new_run(key: str = "s:1:2:2025-03-10", payloads: int = 2) -> DigestRun:
     )
 
 
-def test_articles_are_reserved_before_posting_and_sent_after(store: Store) -> None:
-    run = start_run(store.conn, new_run(), {"a": 0, "b": 1}, now=NOW)
-    assert posted_ids(store.conn, 2) == {"a", "b"}  # pending rows already block a second run
-    assert [r.run_key for r in pending_runs(store.conn)] == [run.run_key]
-    mark_message_sent(store.conn, run.run_key, 0, 555)
-    resumed = get_run(store.conn, run.run_key)
-    assert resumed is not None
-    assert resumed.messages_sent == 1
-    assert resumed.payloads == run.payloads  # a resumed run re-sends exactly the same messages
-    mark_message_sent(store.conn, run.run_key, 1, 556)
-    finish_run(store.conn, run.run_key, "done", "posted", now=NOW)
-    assert pending_runs(store.conn) == []
-
-
 def test_an_article_is_never_reserved_twice_in_a_channel(store: Store) -> None:
-    start_run(store.conn, new_run("r1"), {"a": 0}, now=NOW)
-    start_run(store.conn, new_run("r2"), {"a": 0, "c": 0}, now=NOW)
+    begin(store.conn, new_run("r1"), {"a": 0}, now=NOW)
+    begin(store.conn, new_run("r2"), {"a": 0, "c": 0}, now=NOW)
     rows = store.conn.execute(
         "SELECT article_id, run_key FROM delivery_ledger ORDER BY article_id"
     ).fetchall()
     assert rows == [("a", "r1"), ("c", "r2")]
 
 
-def test_failed_run_releases_its_unsent_articles(store: Store) -> None:
-    run = start_run(store.conn, new_run(), {"a": 0, "b": 1}, now=NOW)
-    mark_message_sent(store.conn, run.run_key, 0, 555)
-    finish_run(store.conn, run.run_key, "failed", "403", now=NOW)
-    assert posted_ids(store.conn, 2) == {"a"}
-
-
 def test_pruning_keeps_rows_that_still_prevent_a_repost(store: Store) -> None:
     live, retired = make_article(1), make_article(2)
     put_articles(store, [live, retired])
-    run = start_run(store.conn, new_run(), {live.id: 0, retired.id: 0}, now=NOW)
-    mark_message_sent(store.conn, run.run_key, 0, 1)
-    finish_run(store.conn, run.run_key, "done", "ok", now=NOW)
+    run = begin(store.conn, new_run(payloads=1), {live.id: 0, retired.id: 0}, now=NOW)
+    sent(store.conn, run, 0, 1, now=NOW, result="ok")
     with store.transaction():
         store.retire_article(retired.id, NOW)
     later = NOW + timedelta(days=100)
@@ -88,8 +58,8 @@ def test_pruning_keeps_rows_that_still_prevent_a_repost(store: Store) -> None:
 def test_retired_article_is_kept_while_a_ledger_row_refers_to_it(store: Store) -> None:
     retired = make_article(3)
     put_articles(store, [retired])
-    run = start_run(store.conn, new_run(), {retired.id: 0}, now=NOW)
-    mark_message_sent(store.conn, run.run_key, 0, 1)
+    run = begin(store.conn, new_run(), {retired.id: 0}, now=NOW)
+    sent(store.conn, run, 0, 1, now=NOW, result="unused")
     with store.transaction():
         store.retire_article(retired.id, NOW)
     report = prune(
@@ -107,3 +77,6 @@ def test_run_keys_and_nonces_are_stable_and_short() -> None:
     assert len(nonces) == 10
     assert all(len(n) == 25 for n in nonces)
     assert message_nonce("k", 0) == message_nonce("k", 0)
+    # the nonces of runs recorded by earlier versions: a resumed run must send these exactly
+    assert message_nonce("s:1:2:2025-03-10", 0) == "PS7RAGKFLMR63SFU7PGKZRFKP"
+    assert message_nonce("m:1:2:0123abcd", 3) == "2AIS7JLD77XLXGNVTOSLOAVXH"
