@@ -54,11 +54,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.discord.startup import UNREACHABLE, DiscordUnreachable, describe
 
     try:
+        given = getattr(args, "shards", None), getattr(args, "shard_count", None)
         shards = parse_shards(
-            args.shards if args.shards is not None else os.environ.get("NEWSBOT_SHARDS"),
-            args.shard_count
-            if args.shard_count is not None
-            else os.environ.get("NEWSBOT_SHARD_COUNT"),
+            given[0] if given[0] is not None else os.environ.get("NEWSBOT_SHARDS"),
+            given[1] if given[1] is not None else os.environ.get("NEWSBOT_SHARD_COUNT"),
         )
     except ConfigError as exc:
         return _fail(str(exc), EXIT_CONFIG)
