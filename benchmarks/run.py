@@ -32,6 +32,7 @@ SUITE = (
     "delivery",
     "interactions",
     "memory",
+    "scale_out",
 )
 FIELDS = ("name", "value", "unit", "baseline", "baseline_value", "ratio", "target", "met", "notes")
 
