@@ -3,8 +3,8 @@
 Real `newsbot run` processes, one per gateway shard, against the fake Discord in this process
 (tests/e2e/fleet.py, the harness of the end-to-end test). Every server becomes due in the same
 minute once the fleet is up; the delivering process is then stopped mid-burst:
-- killed (SIGKILL): a process of the same machine notices at its next heartbeat that the holder's
-  pid is gone and takes over at once;
+- killed (SIGKILL): a process of the same machine sees that the holder's pid is gone and its
+  heartbeat silent for two beats, and takes over then;
 - frozen (SIGSTOP, then killed): as a machine that hung or lost its network; the others must wait
   for its lease to expire (`cluster.lease_seconds` + one `heartbeat_seconds`: 12 s by default).
 

@@ -6,7 +6,7 @@ the scheduled digests, re-ingest and pruning; the others answer interactions of 
 keep their search index in step with the store. When the deliverer dies, its lease expires after
 `lease_seconds` and the next beat of another process takes it over (so a handover takes at most
 `lease_seconds + heartbeat_seconds`). A holder on this same machine whose process is gone (a
-crash, then a restart) is replaced at once. A clean stop releases the lease.
+crash) and that missed two heartbeats is replaced at once. A clean stop releases the lease.
 
 The membership talks to the store on its own connection and thread, so a long write on the
 store's writer (a re-ingest) never delays a renewal.
@@ -161,12 +161,20 @@ class Membership:
         conn = self.store.conn
         current = cluster.get_lease(conn)
         holder = current.holder if current is not None else None
-        replacing = holder if dead_local_holder(holder, self.info.host) else None
+        replacing = None
+        if dead_local_holder(holder, self.info.host) and self._silent(holder, now_us):
+            replacing = holder
         if replacing and current is not None and current.expires_us > now_us:
             log.info("the deliverer %s on this machine is gone: taking over at once", replacing)
         return cluster.acquire(
             conn, self.process_id, now_us=now_us, ttl_us=ttl_us, replacing=replacing
         )
+
+    def _silent(self, process_id: str | None, now_us: int) -> bool:
+        """No heartbeat from `process_id` for two beats (a live process with the same host name
+        in another pid namespace, e.g. a container, keeps beating and is never replaced early)."""
+        seen = cluster.last_seen(self.store.conn, process_id) if process_id else None
+        return seen is None or now_us - seen > 2 * self.heartbeat_seconds * 1_000_000
 
     async def run_forever(self) -> None:
         """Beat every `heartbeat_seconds` until cancelled."""

@@ -126,6 +126,14 @@ def forget_processes(conn: Connection, *, before_us: int) -> int:
         return conn.execute("DELETE FROM bot_processes WHERE seen_us < ?", (before_us,)).rowcount
 
 
+def last_seen(conn: Connection, process_id: str) -> int | None:
+    """When `process_id` last renewed its heartbeat (None: unknown process)."""
+    row = conn.execute(
+        "SELECT seen_us FROM bot_processes WHERE process_id = ?", (process_id,)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
 def get_lease(conn: Connection, name: str = DELIVERER) -> Lease | None:
     row = conn.execute(
         "SELECT name, holder, epoch, acquired_us, expires_us FROM leases WHERE name = ?", (name,)
