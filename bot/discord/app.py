@@ -161,7 +161,13 @@ class NewsBot(commands.AutoShardedBot):
             WindowLimiter(settings.delivery.max_requests_per_second), ChannelSpacer(5, 5.0)
         )
         self.deliverer = Deliverer(
-            self, store, settings, self.pacer, clock=clock, retry_base_seconds=retry_base_seconds
+            self,
+            store,
+            settings,
+            self.pacer,
+            clock=clock,
+            retry_base_seconds=retry_base_seconds,
+            delivers=membership.delivers if membership else None,
         )
         self.scheduler = BotScheduler(
             store,

@@ -207,8 +207,12 @@ class Deliverer:
         concurrency: int = 64,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
+        delivers: Callable[[], bool] | None = None,
     ) -> None:
         self.client = client
+        # several processes: a scheduled run stops posting (and stays pending, for the process
+        # that delivers now) as soon as this process no longer holds the deliverer lease
+        self.delivers = delivers or (lambda: True)
         self.store = store
         self.settings = settings
         self.pacer = pacer
@@ -365,6 +369,11 @@ class Deliverer:
         sent = run.messages_sent
         try:
             for index in range(run.messages_sent, len(run.payloads)):
+                if run.kind == "scheduled" and not self.delivers():
+                    log.info("run %s left pending: another process delivers now", run.run_key)
+                    return RunOutcome(
+                        guild_id, run.channel_id, run.run_key, "skipped", sent, "handed over"
+                    )
                 message = await self._send(channel, run, index)
                 now = self.clock()
                 run = await journal.sent(run, index, message.id, now=now, result=_posted(run, now))

@@ -437,3 +437,34 @@ async def test_a_run_left_with_every_message_sent_is_finished_without_posting(
     state = await astore2.guild(1)
     assert "posted" in (state.last_result or "")
     assert state.last_run_at == run.window_end
+
+
+async def test_a_run_stops_when_the_lease_goes_and_the_successor_finishes_it(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    """Several processes: the deliverer that loses its lease mid-run posts no further message;
+    the run stays pending, and the process that delivers now finishes it with the same nonces."""
+    due = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    topics = ("AI", "Space", "Rust", "Go")  # 12 stories: more than one message's 10 embeds
+    articles = [
+        make_article(n, topic=topics[n % 4], published=due - timedelta(hours=2)) for n in range(12)
+    ]
+    put_articles(store, articles)
+    scheduler, client, clock, astore = rig(due - timedelta(hours=1))
+    await astore.update_guild(1, {"channel_id": 2, "topics": topics}, now=clock())
+    answers = iter([True])  # the lease holds for the first message only
+    scheduler.deliverer.delivers = lambda: next(answers, False)
+    clock.now = due
+    report = await scheduler.tick()
+    assert [(o.outcome, o.messages) for o in report.outcomes] == [("skipped", 1)]
+    [left] = await astore.journal.pending()
+    assert len(left.payloads) > 1
+    assert len(client.in_channel(2)) == 1
+
+    successor, _, _, astore2 = rig(due + timedelta(seconds=12))
+    successor.deliverer.client = client
+    report = await successor.tick()
+    assert [o.outcome for o in report.outcomes] == ["sent"]
+    assert await astore2.journal.pending() == []
+    nonces = [p.nonce for p in client.in_channel(2)]
+    assert len(nonces) == len(set(nonces)) == len(left.payloads)
