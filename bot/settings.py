@@ -230,7 +230,7 @@ class ClusterSettings(_Section):
     """Several `newsbot run` processes on one database (docs/operating.md, "Several processes")."""
 
     # a deliverer that stops renewing its lease is replaced after this long
-    lease_seconds: Annotated[float, Field(ge=3, le=300)] = 10.0
+    lease_seconds: Annotated[float, Field(ge=3, le=300)] = 8.0
     # how often each process renews its heartbeat and the lease (or tries to take it over)
     heartbeat_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
     # how often a process that does not deliver brings its search index up to date

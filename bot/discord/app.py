@@ -243,7 +243,7 @@ class NewsBot(commands.AutoShardedBot):
         """This process became the deliverer: finish what the last one left, at once (paced as
         if the last one had just spent the rate limits: it may have, a moment ago)."""
         unfinished = await self.store.journal.pending()
-        self.pacer.assume_full(run.channel_id for run in unfinished)
+        self.pacer.assume_full((run.channel_id, run.messages_sent + 1) for run in unfinished)
         self._start_sources()
         self.spawn(self.scheduler.tick(), "takeover tick")
 

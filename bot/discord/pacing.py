@@ -116,11 +116,11 @@ class ChannelSpacer:
                     return
                 await self._sleep(max(self.per - (now - window[0]), _EPSILON))
 
-    def assume_full(self, channel_id: int) -> None:
-        """Count `channel_id`'s window as used up (another process may just have posted there)."""
+    def assume_used(self, channel_id: int, messages: int) -> None:
+        """Count `messages` posts to `channel_id` as just made (by another process)."""
         now = self._clock()
         window = self._sent.setdefault(channel_id, deque())
-        window.extend([now] * max(0, self.count - len(window)))
+        window.extend([now] * max(0, min(messages, self.count - len(window))))
 
     def forget_idle(self) -> None:
         """Drop the history of channels with nothing in the current window (bounded memory)."""
@@ -141,12 +141,13 @@ class Pacer:
         self.global_limit = global_limit
         self.channels = channels
 
-    def assume_full(self, channel_ids: Iterable[int]) -> None:
-        """Taking over from another process: its last window, globally and in the channels of
-        the runs it left unfinished, counts as used up."""
+    def assume_full(self, recent: Iterable[tuple[int, int]]) -> None:
+        """Taking over from another process: its last global window counts as used up, and
+        each `(channel_id, messages)` of `recent` as that many posts just made in the channel
+        (the runs it left unfinished: what it sent of them, and one maybe in flight)."""
         self.global_limit.assume_full()
-        for channel_id in channel_ids:
-            self.channels.assume_full(channel_id)
+        for channel_id, messages in recent:
+            self.channels.assume_used(channel_id, messages)
 
     @contextlib.asynccontextmanager
     async def message(self, channel_id: int) -> AsyncIterator[None]:

@@ -38,7 +38,7 @@ _MIGRATION_LOCK = 0x6E657773  # "news"
 
 # longer than any pause of a live process inside one of its (short) transactions; about the
 # deliverer lease's default (`cluster.lease_seconds`), so a hung deliverer's locks go with its lease
-IDLE_IN_TRANSACTION_MS = 10_000
+IDLE_IN_TRANSACTION_MS = 8_000
 
 Database = Path | str
 """The database setting: a SQLite file's path, or a PostgreSQL URL."""
