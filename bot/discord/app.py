@@ -240,12 +240,16 @@ class NewsBot(commands.AutoShardedBot):
             )
 
     async def _took_over(self) -> None:
-        """This process became the deliverer: finish what the last one left, at once (paced as
-        if the last one had just spent the rate limits: it may have, a moment ago)."""
+        """This process became the deliverer (called from the heartbeat: returns at once)."""
+        self._start_sources()
+        self.spawn(self._take_over(), "takeover")
+
+    async def _take_over(self) -> None:
+        """Finish what the last deliverer left, at once, paced as if it had just spent the rate
+        limits (it may have, a moment ago)."""
         unfinished = await self.store.journal.pending()
         self.pacer.assume_full((run.channel_id, run.messages_sent + 1) for run in unfinished)
-        self._start_sources()
-        self.spawn(self.scheduler.tick(), "takeover tick")
+        await self.scheduler.tick()
 
     async def _handed_over(self) -> None:
         """Another process delivers now: stop refreshing the sources here (ticks stop by
