@@ -124,10 +124,10 @@ class Burst:
         return None if not after else min(after) - self.stopped_at
 
     def rate_before_stop(self) -> float:
-        """Messages per second from the first post to the stop (the steady burst)."""
+        """Messages per second between the first and the last post before the stop."""
         end = self.stopped_at if self.stopped_at is not None else max(self.post_times)
         before = [at for at in self.post_times if at <= end]
-        return len(before) / max(end - min(before), 1e-9)
+        return (len(before) - 1) / max(max(before) - min(before), 1e-9)
 
 
 @contextlib.asynccontextmanager
