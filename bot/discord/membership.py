@@ -123,7 +123,10 @@ class Membership:
         return self.delivers()
 
     async def beat(self, *, register: bool = True) -> None:
-        """One heartbeat: renew this process's row and take or renew the lease."""
+        """One heartbeat: renew this process's row and take or renew the lease (nothing once
+        stopped: a beat under way when `stop` runs never takes the released lease back)."""
+        if self._stopped:
+            return
         before = self.delivers()
         started = time.monotonic()
         try:
@@ -138,6 +141,8 @@ class Membership:
         else:
             if lease is not None:
                 self._held_until = started + self.lease_seconds
+        if self._stopped:  # stopped meanwhile: the lease stays released
+            return
         self.lease = lease
         now = self.delivers()
         if now and not before:
@@ -156,6 +161,8 @@ class Membership:
                 await hook()
 
     def _acquire(self) -> Lease | None:
+        if self._stopped:  # `stop` was called: its release may already have run on this thread
+            return None
         now_us = self._now_us()
         ttl_us = int(self.lease_seconds * 1_000_000)
         conn = self.store.conn

@@ -6,6 +6,7 @@ leases last long enough on the local monotonic clock that no test depends on how
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -113,6 +114,21 @@ async def test_a_clean_stop_hands_over_at_the_next_beat(fleet: Fleet) -> None:
     assert lease.holder == b.membership.process_id
     stopped = {row.info.process_id: row.stopped_us for row in cluster.processes(b.store.conn)}
     assert stopped[a.membership.process_id] is not None
+
+
+async def test_a_clean_stop_during_a_heartbeat_still_frees_the_lease(fleet: Fleet) -> None:
+    """The bot stops while its heartbeat is talking to the store: the beat must not take the
+    lease back after the stop released it (the other process would wait out a whole lease)."""
+    a, b = fleet.join("a"), fleet.join("b")
+    await a.membership.start()
+    await b.membership.start()
+    beating = asyncio.create_task(a.membership.beat())
+    await asyncio.sleep(0)  # the beat is under way: its heartbeat is with the store
+    await a.membership.stop()
+    await beating
+    assert not a.membership.delivers()
+    await b.membership.beat()
+    assert b.membership.delivers()
 
 
 async def test_a_silent_holder_is_replaced_only_after_its_lease_expired(
