@@ -108,6 +108,9 @@ class Membership:
         """For a claim's transaction: this process holds the lease according to the store."""
         return cluster.holds(conn, self.process_id, now_us=self._now_us())
 
+    def _has_stopped(self) -> bool:
+        return self._stopped  # a call: read anew after an await (no narrowing)
+
     def _now_us(self) -> int:
         return int(self.wall() * 1_000_000)
 
@@ -141,7 +144,7 @@ class Membership:
         else:
             if lease is not None:
                 self._held_until = started + self.lease_seconds
-        if self._stopped:  # stopped meanwhile: the lease stays released
+        if self._has_stopped():  # stopped meanwhile: the lease stays released
             return
         self.lease = lease
         now = self.delivers()
