@@ -149,7 +149,10 @@ class Membership:
         self.lease = lease
         now = self.delivers()
         if now and not before:
-            log.info(
+            # at start-up (a lone process always delivers) this is no news: `newsbot status`
+            # shows it; a takeover later on is
+            log.log(
+                logging.INFO if register else logging.DEBUG,
                 "this process (%s) now delivers the scheduled digests (lease epoch %d)",
                 self.process_id,
                 lease.epoch if lease else 0,
