@@ -236,14 +236,17 @@ class ClusterSettings(_Section):
     # how often a process that does not deliver brings its search index up to date
     index_sync_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
 
-    @model_validator(mode="after")
-    def _renew_in_time(self) -> ClusterSettings:
-        if self.heartbeat_seconds * 2 > self.lease_seconds:
+    @field_validator("heartbeat_seconds")
+    @classmethod
+    def _renew_in_time(cls, value: float, info: ValidationInfo) -> float:
+        # a field check (not the model's), so the error names `cluster.heartbeat_seconds`
+        lease = info.data.get("lease_seconds")  # absent when itself invalid: reported already
+        if lease is not None and value * 2 > lease:
             raise ValueError(
-                "heartbeat_seconds must be at most half of lease_seconds, or a live deliverer "
-                "could lose its lease between two renewals"
+                f"must be at most half of cluster.lease_seconds ({lease:g}), or a live "
+                "deliverer could lose its lease between two renewals"
             )
-        return self
+        return value
 
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")

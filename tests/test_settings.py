@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot.settings import (
     load_settings,
     packaged_config_text,
     parse_hhmm,
+    parse_shards,
     parse_weekdays,
     server_defaults,
 )
@@ -285,3 +287,53 @@ def test_a_postgresql_url_is_the_database_and_derived_data_go_to_the_data_folder
     assert from_file.sources_dir == data / "sources"
     beside = load_settings(config, environ={"NEWSBOT_DATABASE": str(tmp_path / "d.db")})
     assert beside.index_dir == tmp_path / "d.db.index"
+
+
+@pytest.mark.parametrize(
+    ("spec", "count", "ids", "label"),
+    [
+        ("0-3", "8", (0, 1, 2, 3), "0-3"),
+        ("0,2,5-6", 8, (0, 2, 5, 6), "0,2,5-6"),
+        (" 5-6 , 0,2 ", "8", (0, 2, 5, 6), "0,2,5-6"),  # any order, spaces: one plan
+        ("7", "8", (7,), "7"),
+        (None, None, None, None),
+        ("", "8", None, None),  # every shard of 8
+    ],
+)
+def test_shards_are_read_and_labelled(
+    spec: str | None, count: str | int | None, ids: tuple[int, ...] | None, label: str | None
+) -> None:
+    plan = parse_shards(spec, count)
+    assert plan.ids == ids
+    assert plan.label == label
+    assert plan.count == (None if count is None else int(count))
+
+
+@pytest.mark.parametrize(
+    ("spec", "count", "message"),
+    [
+        ("3-1", "8", "shard range '3-1' runs backwards"),
+        ("0-8", "8", "shard 8 does not exist with 8 shard(s): shards are 0 to 7"),
+        ("8", "8", "shard 8 does not exist"),
+        ("0-3", None, "need the total count too"),
+        ("0-3", "0", "shard count must be a whole number from 1"),
+        ("0-3", "eight", "shard count must be a whole number from 1"),
+        ("a-b", "8", "is not a list of shards"),
+        ("0,,1", "8", "is not a list of shards"),
+    ],
+)
+def test_shards_that_make_no_sense_are_refused(spec: str, count: str | None, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse_shards(spec, count)
+
+
+def test_cluster_defaults_and_a_heartbeat_too_slow_for_the_lease(tmp_path: Path) -> None:
+    cluster = load_settings(write(tmp_path, ""), environ={}).cluster
+    assert (cluster.lease_seconds, cluster.heartbeat_seconds) == (8.0, 2.0)
+    assert cluster.index_sync_seconds == 5.0
+    ok = "cluster:\n  lease_seconds: 30\n  heartbeat_seconds: 15\n"
+    assert load_settings(write(tmp_path, ok), environ={}).cluster.heartbeat_seconds == 15
+    slow = "cluster:\n  lease_seconds: 10\n  heartbeat_seconds: 6\n"
+    with pytest.raises(ConfigError, match=r"cluster\.heartbeat_seconds: .*half of") as caught:
+        load_settings(write(tmp_path, slow), environ={})
+    assert "lease_seconds" in str(caught.value)

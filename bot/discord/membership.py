@@ -108,6 +108,9 @@ class Membership:
         """For a claim's transaction: this process holds the lease according to the store."""
         return cluster.holds(conn, self.process_id, now_us=self._now_us())
 
+    def _has_stopped(self) -> bool:
+        return self._stopped  # a call: read anew after an await (no narrowing)
+
     def _now_us(self) -> int:
         return int(self.wall() * 1_000_000)
 
@@ -123,7 +126,10 @@ class Membership:
         return self.delivers()
 
     async def beat(self, *, register: bool = True) -> None:
-        """One heartbeat: renew this process's row and take or renew the lease."""
+        """One heartbeat: renew this process's row and take or renew the lease (nothing once
+        stopped: a beat under way when `stop` runs never takes the released lease back)."""
+        if self._stopped:
+            return
         before = self.delivers()
         started = time.monotonic()
         try:
@@ -138,10 +144,15 @@ class Membership:
         else:
             if lease is not None:
                 self._held_until = started + self.lease_seconds
+        if self._has_stopped():  # stopped meanwhile: the lease stays released
+            return
         self.lease = lease
         now = self.delivers()
         if now and not before:
-            log.info(
+            # at start-up (a lone process always delivers) this is no news: `newsbot status`
+            # shows it; a takeover later on is
+            log.log(
+                logging.INFO if register else logging.DEBUG,
                 "this process (%s) now delivers the scheduled digests (lease epoch %d)",
                 self.process_id,
                 lease.epoch if lease else 0,
@@ -156,6 +167,8 @@ class Membership:
                 await hook()
 
     def _acquire(self) -> Lease | None:
+        if self._stopped:  # `stop` was called: its release may already have run on this thread
+            return None
         now_us = self._now_us()
         ttl_us = int(self.lease_seconds * 1_000_000)
         conn = self.store.conn

@@ -4,6 +4,10 @@ Every table, row for row, in one transaction on the destination, then verified b
 rows of each table on both sides. Columns are matched by name, so a destination with the same
 schema version gets every column; the destination must hold no data yet (its migrations' own
 rows, such as `store_meta`'s, are overwritten by the source's).
+
+The runtime state of running bot processes (`RUNTIME_TABLES`: the process registry and the
+deliverer lease) is not copied: it belongs to the processes running on the source, and the
+destination's fill in again when the bot runs there.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ TABLES = (
     "bot_meta",
     "source_state",
 )
+# runtime state of the running processes (bot.store.cluster): never copied
+RUNTIME_TABLES = ("bot_processes", "leases")
 _SEEDED = {"store_meta": "key"}  # tables a migration fills: the source's rows replace those
 _BATCH = 1000
 

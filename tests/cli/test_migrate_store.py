@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.store import Store, journal, ledger
+from bot.store import Store, cluster, journal, ledger
 from bot.store.guilds import GuildDefaults, claim_due, get_guild, set_meta, update_settings
 from bot.store.ingest import ingest_folders
 from bot.store.source_state import SourceState, get_state, put_state
@@ -113,3 +113,24 @@ def test_a_missing_source_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["migrate-store", str(tmp_path / "none.sqlite3"), str(tmp_path / "b")]) == 1
     [line] = capsys.readouterr().err.splitlines()
     assert "no database at" in line
+
+
+def test_the_running_processes_are_not_copied(
+    tmp_path: Path, pg_database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The process registry and the deliverer lease belong to the bot running on the source:
+    the bot started on the destination registers anew and takes the lease there."""
+    first = tmp_path / "first.sqlite3"
+    populate(first, tmp_path / "news")
+    info = cluster.ProcessInfo("host-a:100:aaaaaa", "host-a", 100, None, None, "1.0")
+    with Store.open(first) as store:
+        cluster.register(store.conn, info, now_us=1)
+        assert cluster.acquire(store.conn, info.process_id, now_us=1, ttl_us=10**15)
+    assert main(["migrate-store", str(first), pg_database, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert "bot_processes" not in rows
+    assert "leases" not in rows
+    with Store.open(pg_database) as copied:
+        assert cluster.processes(copied.conn) == []
+        assert cluster.get_lease(copied.conn) is None
+        assert cluster.acquire(copied.conn, "host-b:200:bbbbbb", now_us=2, ttl_us=10)

@@ -129,3 +129,50 @@ async def test_channels_idle_for_a_window_are_forgotten_but_busy_ones_still_pace
     before = vt.now
     await spacer.acquire(1)  # and it is still held to its limit
     assert vt.now - before >= 5.0 - 1e-9
+
+
+async def test_taking_over_counts_the_last_window_as_used_globally() -> None:
+    """A process taking over from a dead deliverer does not send a full window at once: the
+    dead one may just have spent it."""
+    vt = VirtualTime()
+    limiter = WindowLimiter(3, per=1.0, clock=vt.clock, sleep=vt.sleep)
+    vt.now = 10.0
+    limiter.assume_full()
+    await limiter.acquire()
+    assert vt.now >= 11.0 - 1e-9  # a full window later
+    limiter.release()
+    await limiter.acquire()  # the window was only assumed full: the rest is free again
+    await limiter.acquire()
+    assert vt.now < 11.5
+
+
+async def test_taking_over_holds_back_only_what_the_dead_deliverer_may_have_posted() -> None:
+    vt = VirtualTime()
+    spacer = ChannelSpacer(5, 5.0, clock=vt.clock, sleep=vt.sleep)
+    spacer.assume_used(7, 5)  # it may have posted a whole window there
+    spacer.assume_used(9, 1)  # one message, maybe in flight
+    for _ in range(5):
+        await spacer.acquire(8)
+    for _ in range(4):
+        await spacer.acquire(9)
+    assert vt.now == 0.0  # another channel gets its whole window; 9 the four left of it
+    await spacer.acquire(7)
+    assert vt.now >= 5.0 - 1e-9  # the full channel waits out its window
+    for _ in range(4):
+        await spacer.acquire(7)
+    assert vt.now < 10.0  # then it has a whole window again
+
+
+async def test_pacer_assume_full_marks_the_global_window_and_the_given_channels() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(
+        WindowLimiter(40, clock=vt.clock, sleep=vt.sleep),
+        ChannelSpacer(5, 5.0, clock=vt.clock, sleep=vt.sleep),
+    )
+    pacer.assume_full([(7, 5)])
+    async with pacer.message(8):
+        pass
+    assert 1.0 - 1e-9 <= vt.now < 5.0  # a global window, not a channel's
+    async with pacer.message(7):
+        pass
+    assert vt.now >= 5.0 - 1e-9

@@ -17,6 +17,7 @@ from bot.discord.delivery import Deliverer, retry_wait
 from bot.discord.pacing import ChannelSpacer, Pacer, WindowLimiter
 from bot.discord.scheduler import BotScheduler
 from bot.settings import DeliverySettings, Settings
+from bot.store import cluster
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
 from bot.store.guilds import GuildDefaults
@@ -468,3 +469,33 @@ async def test_a_run_stops_when_the_lease_goes_and_the_successor_finishes_it(
     assert await astore2.journal.pending() == []
     nonces = [p.nonce for p in client.in_channel(2)]
     assert len(nonces) == len(set(nonces)) == len(left.payloads)
+
+
+async def test_only_the_process_holding_the_lease_delivers(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    """Several processes: one that does not deliver claims and posts nothing, and neither does
+    one that believes it delivers while the store says another process holds the lease."""
+    due = datetime(2025, 3, 10, 8, 0, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=due - timedelta(hours=3)) for n in range(3)])
+    scheduler, client, clock, astore = rig(due - timedelta(hours=1))
+    await configure_guilds(astore, range(1, 3), clock())
+    me, now_us, ttl_us = "host-a:1:aaaaaa", 1_741_593_600_000_000, 10_000_000
+    assert cluster.acquire(store.conn, "host-b:2:bbbbbb", now_us=now_us, ttl_us=ttl_us)
+    delivering = [False]
+    scheduler.delivers = lambda: delivering[0]
+    scheduler.fence = lambda conn: cluster.holds(conn, me, now_us=now_us + 1)
+    clock.now = due + timedelta(minutes=1)
+
+    assert (await scheduler.tick()).outcomes == ()  # another process delivers
+    delivering[0] = True  # this one thinks it does (a paused process waking up) ...
+    assert (await scheduler.tick()).outcomes == ()  # ... but the claim's fence says no
+    assert client.posted == []
+    assert (await astore.guild(1)).next_run_at == due  # left for the real deliverer
+    assert await astore.journal.open_claims() == []
+
+    cluster.release(store.conn, "host-b:2:bbbbbb")
+    assert cluster.acquire(store.conn, me, now_us=now_us, ttl_us=ttl_us)
+    report = await scheduler.tick()
+    assert [o.outcome for o in report.outcomes] == ["sent"] * 2
+    assert_one_digest_each(client, [10, 20])

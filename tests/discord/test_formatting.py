@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.models import Article, Digest, DigestItem, DigestSection, Image, ScoreBreakdown
+from bot.core.server_settings import build_settings
 from bot.core.urls import safe_url
 from bot.discord.formatting import (
     NO_MENTIONS,
@@ -19,11 +20,13 @@ from bot.discord.formatting import (
     escape_markdown,
     fit,
     search_page,
+    status_page,
     top_page,
     topic_colour,
     truncate,
 )
 from bot.search.index import SearchHit
+from bot.store.guilds import GuildState
 from tests.discord_limits import embed_length, validate_message_body
 from tests.golden.articles import GOLDEN_NOW, make_article
 
@@ -343,3 +346,16 @@ def test_validator_catches_what_discord_refuses(discord_spec: dict[str, Any]) ->
     text = "\n".join(problems)
     for expected in ("content", "nonce", "embeds[0].title", "embeds: 11", "in total", "uri"):
         assert expected in text, expected
+
+
+def test_the_status_page_names_the_deliverer_only_when_told(
+    discord_spec: dict[str, Any],
+) -> None:
+    state = GuildState(build_settings(1, {"channel_id": 2, "topics": ("AI",)}))
+    shown = "process `host-a:100:abcdef` (shards 0-3 of 8) — the one answering you"
+    page = status_page(state, guild_name="Acme", delivered_by=shown)
+    fields = {f["name"]: f["value"] for f in page["embeds"][0]["fields"]}
+    assert fields["Delivered by"] == shown
+    assert validate_message_body(page, discord_spec) == []
+    alone = status_page(state, guild_name="Acme")  # one process: nothing to say
+    assert "Delivered by" not in {f["name"] for f in alone["embeds"][0]["fields"]}

@@ -11,7 +11,7 @@ import pytest
 
 from bot.core.models import Article, Image, Provider
 from bot.store import Store, StoreError
-from bot.store.copy import TABLES
+from bot.store.copy import RUNTIME_TABLES, TABLES
 from bot.store.engine import load_migrations
 
 T0 = datetime(2024, 4, 1, 12, 0, tzinfo=UTC)
@@ -219,7 +219,7 @@ def test_both_engines_know_the_same_migrations() -> None:
 def test_both_engines_have_the_same_tables_and_columns(tmp_path: Path, pg_database: str) -> None:
     def shape(store: Store) -> dict[str, list[str]]:
         out = {}
-        for table in TABLES:  # every table migrate-store copies
+        for table in (*TABLES, *RUNTIME_TABLES):  # copied by migrate-store, or runtime state
             cursor: Any = store.conn.execute(f"SELECT * FROM {table} WHERE 1 = 0")
             out[table] = [column[0] for column in cursor.description]
         return out
@@ -227,6 +227,21 @@ def test_both_engines_have_the_same_tables_and_columns(tmp_path: Path, pg_databa
     with Store.open(pg_database) as pg, Store.open(tmp_path / "a.db") as lite:
         assert shape(pg) == shape(lite)
         assert pg.schema_version == lite.schema_version
+
+
+def test_every_table_is_either_copied_by_migrate_store_or_runtime_state(
+    database: Path | str,
+) -> None:
+    """A table added by a migration is not silently left behind by `newsbot migrate-store`."""
+    with Store.open(database) as store:
+        if isinstance(database, Path):
+            query = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        else:
+            query = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        found = {str(row[0]) for row in store.conn.execute(query).fetchall()}
+    found.discard("newsbot_schema")  # PostgreSQL's schema version (SQLite's is a pragma)
+    assert found == {*TABLES, *RUNTIME_TABLES}
+    assert not set(TABLES) & set(RUNTIME_TABLES)
 
 
 def test_an_unreachable_server_is_one_clear_store_error() -> None:
