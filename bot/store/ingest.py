@@ -62,12 +62,13 @@ from bot.core.models import Article, Image, Provider
 from bot.ingest.bounds import SQLITE_INT_MAX, SQLITE_INT_MIN
 from bot.ingest.folders import Listing, walk_folders
 from bot.ingest.parse import ParsedFile, Rejection, parse_file
-from bot.store.db import NewArticle, compress_related
+from bot.store.db import ArticleState, NewArticle, compress_related
 from bot.store.engine import is_row_error
 from bot.store.sources import (
     SourceRecord,
     active_articles_under,
     best_source,
+    best_sources,
     delete_source,
     dirs_under,
     get_source,
@@ -78,6 +79,7 @@ from bot.store.sources import (
     put_sources,
     recorded_stats,
     rejected_in_dir,
+    sources_at,
     sources_in_dir,
     stats_in_dir,
 )
@@ -418,6 +420,17 @@ class _Run:
             fresh.clear()
             fresh_items.clear()
 
+        changed: list[tuple[_Pending, ParsedFile, bytes | None]] = []
+        changed_ids: set[str] = set()
+        changed_paths: set[str] = set()
+
+        def accept_changed() -> None:
+            if changed:
+                self._accept_all(changed)
+            changed.clear()
+            changed_ids.clear()
+            changed_paths.clear()
+
         with store.transaction() as conn:
             before_rev = store.current_rev()
             written: list[Article] = []
@@ -428,6 +441,8 @@ class _Run:
                 parsed, related_z = result
                 article = parsed.article
                 if self.cold and item.previous is None and article.id not in self.new_ids:
+                    if changed:  # in file order: a copy written before a later new article
+                        accept_changed()
                     self.new_ids.add(article.id)
                     fresh_items.append(item)
                     sources.append(_record(item, parsed))
@@ -449,8 +464,13 @@ class _Run:
                 if fresh:  # the general path below reads the store: bring it up to date first
                     insert_fresh()
                 direct = False
-                self._accept_or_reject(item, parsed, related_z)
+                if article.id in changed_ids or item.path in changed_paths:
+                    accept_changed()  # one file per article in a batch: a copy waits its turn
+                changed.append((item, parsed, related_z))
+                changed_ids.add(article.id)
+                changed_paths.add(item.path)
             insert_fresh()
+            accept_changed()
             for record in self.gone:
                 delete_source(conn, record.path)
                 if record.article_id is not None:
@@ -493,24 +513,6 @@ class _Run:
                 self._reject(item, Rejection(item.path, _store_refused(error)))
         return False
 
-    def _accept_or_reject(
-        self, item: _Pending, parsed: ParsedFile, related_z: bytes | None
-    ) -> None:
-        """`_accept`, or when the store refuses the file's row, undo it and reject the file."""
-        counts = (self.added, self.updated, self.unchanged, self.retired)
-        orphan = item.previous.article_id if item.previous is not None else None
-        was_orphan = orphan in self.orphaned
-        try:
-            with self.store.savepoint():
-                self._accept(item, parsed, related_z)
-        except Exception as error:
-            if not _is_row_error(error):
-                raise
-            self.added, self.updated, self.unchanged, self.retired = counts
-            if orphan is not None and not was_orphan:
-                self.orphaned.discard(orphan)
-            self._reject(item, Rejection(item.path, _store_refused(error)))
-
     def _reject(self, item: _Pending, result: Rejection) -> None:
         previous = item.previous
         put_source(
@@ -528,43 +530,70 @@ class _Run:
         )
         self.rejected.append(Rejection(item.path, result.error))
 
-    def _accept(self, item: _Pending, parsed: ParsedFile, related_z: bytes | None) -> None:
-        article = parsed.article
-        previous = item.previous
-        if (
-            previous is not None
-            and previous.error is None
-            and previous.digest == parsed.digest
-            and previous.article_id == article.id
-        ):
-            # touched, not changed: remember the new mtime so the next scan skips it
-            put_source(self.store.conn, _record(item, parsed))
-            self.unchanged += 1
+    def _accept_all(self, items: list[tuple[_Pending, ParsedFile, bytes | None]]) -> None:
+        """`_accept` files of distinct articles and paths; when the store refuses a row, undo
+        the batch and accept them one by one, rejecting the files whose rows it refuses."""
+        counts = (self.added, self.updated, self.unchanged, self.retired)
+        orphaned = set(self.orphaned)
+        try:
+            with self.store.savepoint():
+                self._accept(items)
             return
-        put_source(self.store.conn, _record(item, parsed))
-        if previous is not None and previous.article_id not in (None, article.id):
-            self.orphaned.add(str(previous.article_id))
-        best = best_source(self.store.conn, article.id)
-        if best is None or best.path != item.path:
-            # an older copy of an article another (newer) file speaks for
-            state, _ = self.store.article_state(article.id)
-            if state == "absent":
-                self.unchanged += 1
-            else:
-                self.updated += 1
-            return
-        self._apply(parsed, item.path, related_z)
+        except Exception as error:
+            if not _is_row_error(error):
+                raise
+            self.added, self.updated, self.unchanged, self.retired = counts
+            self.orphaned = orphaned
+            if len(items) == 1:
+                self._reject(items[0][0], Rejection(items[0][0].path, _store_refused(error)))
+                return
+        for item in items:
+            self._accept_all([item])
 
-    def _apply(self, parsed: ParsedFile, path: str, related_z: bytes | None) -> None:
-        """Write the content of the file that speaks for its article."""
-        before = self.store.put_article(
-            parsed.article,
-            source_path=path,
-            source_digest=parsed.digest,
-            retired_at=self.now if parsed.removed else None,
-            related_z=related_z,
-        )
-        if parsed.removed:
+    def _accept(self, items: list[tuple[_Pending, ParsedFile, bytes | None]]) -> None:
+        """Record new or changed files (of distinct articles and paths) and write the articles
+        they speak for, in a few statements per batch (no round trip per file)."""
+        store = self.store
+        put_sources(store.conn, [_record(item, parsed) for item, parsed, _ in items])
+        changed: list[tuple[_Pending, ParsedFile, bytes | None]] = []
+        for item, parsed, related_z in items:
+            previous = item.previous
+            if (
+                previous is not None
+                and previous.error is None
+                and previous.digest == parsed.digest
+                and previous.article_id == parsed.article.id
+            ):
+                # touched, not changed: the new mtime is recorded so the next scan skips it
+                self.unchanged += 1
+                continue
+            if previous is not None and previous.article_id not in (None, parsed.article.id):
+                self.orphaned.add(str(previous.article_id))
+            changed.append((item, parsed, related_z))
+        best = best_sources(store.conn, [parsed.article.id for _, parsed, _ in changed])
+        writes: list[NewArticle] = []
+        copies: list[str] = []  # older copies of articles another (newer) file speaks for
+        for item, parsed, related_z in changed:
+            speaker = best.get(parsed.article.id)
+            if speaker is None or speaker.path != item.path:
+                copies.append(parsed.article.id)
+                continue
+            retired_at = self.now if parsed.removed else None
+            writes.append(
+                NewArticle(parsed.article, item.path, parsed.digest, retired_at, related_z)
+            )
+        states = store.article_states(copies)
+        for article_id in copies:
+            if article_id in states:
+                self.updated += 1
+            else:
+                self.unchanged += 1
+        for new, before in zip(writes, store.put_articles(writes), strict=True):
+            self._count(removed=new.retired_at is not None, before=before)
+
+    def _count(self, *, removed: bool, before: ArticleState) -> None:
+        """Count a file that speaks for its article, by the article's state before it."""
+        if removed:
             if before == "active":
                 self.retired += 1
                 self.updated += 1
@@ -724,6 +753,7 @@ def _scan_root(run: _Run, root: str) -> None:
             continue
         run.remember_listing(listing, digest)
         known = stats_in_dir(store.conn, folder)
+        queued: list[tuple[str, int, int, bool]] = []  # (path, mtime_ns, size, recorded)
         for path, mtime_ns, size in listing.files():
             run.count_scanned(1)
             seen = known.pop(path, None)
@@ -733,9 +763,14 @@ def _scan_root(run: _Run, root: str) -> None:
                 else:
                     run.rejected.append(Rejection(path, seen[2]))
                 continue
-            previous = None if seen is None else get_source(store.conn, path)
-            run.queue(_Pending(path, folder, mtime_ns, size, previous))
-        gone.extend(filter(None, (get_source(store.conn, path) for path in known)))
+            queued.append((path, mtime_ns, size, seen is not None))
+        # the records of the changed and vanished files: one look-up per 500, not one per file
+        records = sources_at(
+            store.conn, [p for p, _, _, recorded in queued if recorded] + list(known)
+        )
+        for path, mtime_ns, size, _ in queued:
+            run.queue(_Pending(path, folder, mtime_ns, size, records.get(path)))
+        gone.extend(records[path] for path in known if path in records)
     for folder in dirs_under(store.conn, root):
         if folder in visited or any(
             folder == bad or folder.startswith(bad + "/") for bad in unreadable
