@@ -31,6 +31,7 @@ SUITE = (
     "grouping",
     "delivery",
     "interactions",
+    "reingest_interactions",
     "memory",
 )
 FIELDS = ("name", "value", "unit", "baseline", "baseline_value", "ratio", "target", "met", "notes")
