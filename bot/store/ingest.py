@@ -28,15 +28,22 @@ Choices worth knowing:
   files and returns each article without its `related` text, as plain tuples, plus the
   compressed block (small and cheap to pickle: the raw block or frozen dataclasses cost as
   much as the pool saved). The main process only writes, up to POOL_WRITE_FILES files per
-  transaction (fewer commits and WAL checkpoints), while the workers parse up to
+  transaction on a cold run (fewer commits and WAL checkpoints) and REWRITE_FILES on a warm
+  one (the bot's other writers wait for SQLite's write lock meanwhile), while the workers
+  parse up to
   POOL_IN_FLIGHT chunks ahead (bounded memory); rather than wait, it parses a chunk no worker
-  has started. Warm runs and small folders never start one (start-up ~0.1 s per worker), nor
+  has started. Runs with few files to parse never start one (start-up ~0.1 s per worker), nor
   does a machine with one core. Spawn, not fork: the caller may run threads (the bot,
   tantivy); a script that calls `ingest_folders` needs the usual `if __name__ == "__main__"`
   guard. Without a pool, compression runs on a thread while the next file is parsed.
 - On a cold run an article not yet written by this run is inserted without look-ups (no
-  `best_source`, no previous row) with one executemany per batch; copies and every warm-run
-  change take the general path (`best_source`, `put_article`).
+  `best_source`, no previous row) in one bulk insert per batch; copies and every warm-run
+  change take the general path, also by batch: the files' previous records, the files that
+  speak for their articles and the articles' stored states are read a statement per 500
+  (`sources_at`, `best_sources`, `Store.article_states`), the rows written in bulk
+  (`put_sources`, `Store.put_articles`). Bulk means one executemany on SQLite and a COPY on
+  PostgreSQL (`bot.store.engine.insert_many`): no round trip per file. A batch the store
+  refuses a row of is undone and written file by file, rejecting the files it refuses.
 - Every article added or changed gets its story id (and confirmed coverage) at the end of the
   run (`bot.store.stories`), compared with the stored articles around it.
 - The search index is fed from the parsed values of such a batch (`IndexSync.push`), not
@@ -115,6 +122,7 @@ POOL_WORKERS = 2
 POOL_CHUNK = 200  # files per worker task
 POOL_IN_FLIGHT = 12  # tasks parsed ahead of the writes (bounds memory)
 POOL_WRITE_FILES = 3000  # parsed files written per transaction (fewer commits and checkpoints)
+REWRITE_FILES = 500  # ... on a warm run: shorter transactions beside the bot's other writers
 CONFIRM_MAX_FILES = 1_000_000  # listings kept to record their digests at the end (bounds memory)
 
 # What a worker returns per file, as plain tuples (pickling frozen dataclasses costs 3x more):
@@ -368,7 +376,7 @@ class _Run:
         results: list[_Result] = []
         # the oldest task, and the next ones already done: one transaction
         while self.in_flight and (not chunks or self.in_flight[0][1].done()):
-            if len(chunks) + len(self.in_flight[0][0]) > POOL_WRITE_FILES and chunks:
+            if len(chunks) + len(self.in_flight[0][0]) > self.write_files and chunks:
                 break
             chunk, future = self.in_flight.popleft()
             try:
@@ -378,6 +386,11 @@ class _Run:
             results += map(_from_wire, wires)
             chunks += chunk
         self._write(chunks, results)
+
+    @property
+    def write_files(self) -> int:
+        """Parsed files written per transaction."""
+        return POOL_WRITE_FILES if self.cold else REWRITE_FILES
 
     def _steal(self) -> bool:
         """Parse in this process the newest task no worker has started; False if none."""
