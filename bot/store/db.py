@@ -33,6 +33,7 @@ from bot.store.engine import (
     pg_schema_version,
     pg_set_schema_version,
     redacted,
+    update_many,
 )
 
 try:  # ISA-L's deflate, where it has wheels: ~3.5x faster than zlib's level 1 at the same ratio
@@ -849,8 +850,11 @@ class Store:
         """Record (article id, story id, coverage JSON) for grouped articles (no new rev: the
         content did not change)."""
         with self.transaction():
-            self.conn.executemany(
-                "UPDATE articles SET story_id = ?, coverage = ? WHERE id = ?",
+            update_many(
+                self.conn,
+                "articles",
+                "id",
+                ("story_id", "coverage"),
                 [(story_id, coverage, article_id) for article_id, story_id, coverage in rows],
             )
 

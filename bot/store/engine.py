@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import sys
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -158,10 +160,43 @@ def insert_many(
     if not tail:
         conn.copy_rows(table, columns, rows)
         return
-    twin = f"newsbot_in_{table}"  # per session (connection), emptied after each use
-    conn.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {twin} (LIKE {table} INCLUDING DEFAULTS)")
+    with _twin(conn, table, columns, rows) as twin:
+        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {twin} {tail}")  # noqa: S608 - table, columns and tail are the store's constants
+
+
+def update_many(
+    conn: Connection, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """`UPDATE table SET column = ?, ... WHERE key = ?` for each row (the new values, then the
+    key), in bulk: one executemany on SQLite; on PostgreSQL a COPY into a temporary table and
+    one `UPDATE ... FROM` it (a few rows: a pipelined executemany). No round trip per row."""
+    if not rows:
+        return
+    if not isinstance(conn, PgConnection) or len(rows) < COPY_MIN_ROWS:
+        changes = ", ".join(f"{column} = ?" for column in columns)
+        conn.executemany(f"UPDATE {table} SET {changes} WHERE {key} = ?", rows)  # noqa: S608 - table and columns are the store's constants; values are bound parameters
+        return
+    with _twin(conn, table, ", ".join([*columns, key]), rows) as twin:
+        changes = ", ".join(f"{column} = new.{column}" for column in columns)
+        conn.execute(
+            f"UPDATE {table} SET {changes} FROM {twin} AS new WHERE {table}.{key} = new.{key}"  # noqa: S608 - table and columns are the store's constants
+        )
+
+
+@contextmanager
+def _twin(
+    conn: PgConnection, table: str, columns: str, rows: Sequence[Sequence[Any]]
+) -> Iterator[str]:
+    """A temporary table of these columns of `table` (their types, no constraints), holding
+    `rows` (by COPY) while the block runs. One per connection and column list, kept for the
+    session and emptied after each use."""
+    twin = f"newsbot_in_{table}_{zlib.crc32(columns.encode()):08x}"
+    conn.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {twin} AS "  # noqa: S608 - the store's constants
+        f"SELECT {columns} FROM {table} WITH NO DATA"
+    )
     conn.copy_rows(twin, columns, rows)
-    conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {twin} {tail}")  # noqa: S608 - table, columns and tail are the store's constants
+    yield twin
     conn.execute(f"TRUNCATE {twin}")
 
 

@@ -30,9 +30,8 @@ Choices worth knowing:
   much as the pool saved). The main process only writes, up to POOL_WRITE_FILES files per
   transaction on a cold run (fewer commits and WAL checkpoints) and REWRITE_FILES on a warm
   one (the bot's other writers wait for SQLite's write lock meanwhile), while the workers
-  parse up to
-  POOL_IN_FLIGHT chunks ahead (bounded memory); rather than wait, it parses a chunk no worker
-  has started. Runs with few files to parse never start one (start-up ~0.1 s per worker), nor
+  parse up to POOL_IN_FLIGHT chunks ahead (bounded memory); rather than wait, it parses a
+  chunk no worker has started. Runs with few files to parse never start one (start-up ~0.1 s per worker), nor
   does a machine with one core. Spawn, not fork: the caller may run threads (the bot,
   tantivy); a script that calls `ingest_folders` needs the usual `if __name__ == "__main__"`
   guard. Without a pool, compression runs on a thread while the next file is parsed.
