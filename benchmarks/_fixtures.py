@@ -137,9 +137,16 @@ def search_database(dest: Path, count: int) -> Path:
     return database
 
 
-def bench_settings(database: Path, **overrides: Any) -> Settings:
-    """Default settings with the database (and an empty articles folder) under `database`'s folder."""
-    articles = database.parent / "articles"
+def bench_settings(
+    database: Path | str, *, articles_dir: Path | None = None, **overrides: Any
+) -> Settings:
+    """Default settings with the database (a SQLite file, or a PostgreSQL URL) and the articles
+    folder (by default an empty one beside a SQLite file; a URL needs `articles_dir`)."""
+    articles = articles_dir
+    if articles is None:
+        if not isinstance(database, Path):
+            raise ValueError("a PostgreSQL database needs an articles_dir")
+        articles = database.parent / "articles"
     articles.mkdir(parents=True, exist_ok=True)
     return Settings.model_validate({"articles_dir": articles, "database": database, **overrides})
 
@@ -208,7 +215,7 @@ class BotProcess:
     async def start(
         cls,
         *,
-        database: Path,
+        database: Path | str,
         api_base: str,
         gateway_url: str,
         token: str,
@@ -216,10 +223,21 @@ class BotProcess:
         within: float = 180.0,
         pacing: bool = True,
         auto_sync: bool = True,
+        articles_dir: Path | None = None,
+        data_home: Path | None = None,
     ) -> BotProcess:
-        """Start the child; `pacing=False` switches the bot's own pacing off (discord.py alone)."""
+        """Start the child; `pacing=False` switches the bot's own pacing off (discord.py alone).
+
+        `database` is a SQLite file or a PostgreSQL URL (which needs `articles_dir`, the folder
+        the bot re-scans); `data_home` is the child's XDG_DATA_HOME (where a PostgreSQL
+        installation keeps its search index)."""
+        env = {**os.environ, "PYTHONPATH": _pythonpath()}
+        if data_home is not None:
+            env["XDG_DATA_HOME"] = str(data_home)
         config = {
-            "database": str(database),
+            "database": database if isinstance(database, str) else str(database),
+            "url": isinstance(database, str),
+            "articles_dir": None if articles_dir is None else str(articles_dir),
             "api_base": api_base,
             "gateway_url": gateway_url,
             "token": token,
@@ -235,7 +253,7 @@ class BotProcess:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=PROJECT_ROOT,
-            env={**os.environ, "PYTHONPATH": _pythonpath()},
+            env=env,
         )
         bot = cls(process, {})
         try:
@@ -302,8 +320,11 @@ async def _serve(config: dict[str, Any]) -> None:
     from bot.search.index import SearchIndex
     from bot.store.async_store import AsyncStore
 
-    database = Path(config["database"])
-    settings = bench_settings(database)
+    database: Path | str = config["database"] if config.get("url") else Path(config["database"])
+    articles_dir = config.get("articles_dir")
+    settings = bench_settings(
+        database, articles_dir=None if articles_dir is None else Path(articles_dir)
+    )
     clock = _Clock(datetime.fromisoformat(config["now"]))
     gateway = apply_discord_endpoints(
         {"DISCORD_API_BASE": config["api_base"], "DISCORD_GATEWAY_URL": config["gateway_url"]}
@@ -347,6 +368,8 @@ async def _serve(config: dict[str, Any]) -> None:
             **proc_rss_mb(),
         )
         loop = asyncio.get_running_loop()
+        rescan: asyncio.Task[None] | None = None
+        began = time.perf_counter()
         while True:
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line:
@@ -370,6 +393,15 @@ async def _serve(config: dict[str, Any]) -> None:
                     rate_limited=bot.deliverer.stats.rate_limited,
                     **proc_rss_mb(),
                 )
+            elif name == "rescan":  # the bot's own re-scan of its articles folder, started
+                began = time.perf_counter()
+                rescan = asyncio.create_task(bot.rescan_articles())
+                _emit("rescan")
+            elif name == "rescanned":  # ... and awaited: its seconds since "rescan"
+                if rescan is not None:
+                    await rescan
+                    rescan = None
+                _emit("rescanned", seconds=time.perf_counter() - began)
             elif name == "compose":
                 _emit("compose", seconds=await _compose(bot, request["guilds"], request["at"]))
             else:

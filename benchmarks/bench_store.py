@@ -19,18 +19,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from benchmarks._reingest import changed_folder, generate_folder
 from benchmarks.bench_search import make_articles
 from benchmarks.run import figure
 from bot.core.models import Article
 from bot.store import Store
 from bot.store.db import NewArticle, compress_related
 from bot.store.guilds import GuildDefaults, claim_due, get_guild, update_settings
+from bot.store.ingest import ingest_folders
 
 SERVER = os.environ.get("NEWSBOT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -97,6 +100,19 @@ def _operations(store: Store, articles: list[Article], servers: int) -> dict[str
                     store.put_article(article, source_path="/other.md", source_digest="x")
 
     out["update"] = _timed(update)
+    renamed = [replace(a, title=f"Again: {a.title}") for a in changed]
+
+    def batched() -> None:
+        for start in range(0, len(renamed), 500):
+            with store.transaction():
+                store.put_articles(
+                    [
+                        NewArticle(a, "/again.md", "y", None, compress_related(a.related_yaml))
+                        for a in renamed[start : start + 500]
+                    ]
+                )
+
+    out["batched update"] = _timed(batched)
     out["window read"] = _timed(lambda: store.articles_between(NOW - timedelta(days=2), NOW), 5)
     out["changes_since"] = _timed(lambda: _all_changes(store))
     for n in range(servers):
@@ -115,6 +131,20 @@ def _operations(store: Store, articles: list[Article], servers: int) -> dict[str
     return out
 
 
+def _reingest(database: Path | str, folder: Path) -> float:
+    """Seconds to re-ingest `folder` once every file of it changed (ingest_folders: the scan,
+    the parse in worker processes, the writes, the regrouping), into a store holding it."""
+    with Store.open(database) as store:
+        ingest_folders(store, None, [folder], max_file_bytes=1 << 20, now=NOW)
+        changed_folder(folder, mark=f"Again {uuid.uuid4().hex[:6]}")
+        start = time.perf_counter()
+        report = ingest_folders(store, None, [folder], max_file_bytes=1 << 20, now=NOW)
+        seconds = time.perf_counter() - start
+    if report.updated + report.unchanged != report.scanned:
+        raise RuntimeError(f"re-ingest did not update every file: {report}")
+    return seconds
+
+
 def _all_changes(store: Store) -> int:
     rev, rows = 0, 0
     while batch := store.changes_since(rev, limit=1000, related=False):
@@ -125,23 +155,36 @@ def _all_changes(store: Store) -> int:
 def run(quick: bool) -> list[dict[str, Any]]:
     count = 2_000 if quick else 30_000
     servers = 100 if quick else 1_000
+    files = 500 if quick else 10_000
     articles = make_articles(count)
-    with (
-        tempfile.TemporaryDirectory(prefix="newsbot-bench-store-") as tmp,
-        Store.open(Path(tmp) / "db.sqlite3") as store,
-    ):
-        lite = _operations(store, articles, servers)
-    with _pg_schema() as url:
-        if url is None:
-            return [
-                figure(f"SQLite {name}", value, "s", notes="PostgreSQL unreachable: not measured")
-                for name, value in lite.items()
-            ]
-        with Store.open(url) as store:
-            pg = _operations(store, articles, servers)
+    with tempfile.TemporaryDirectory(prefix="newsbot-bench-store-") as tmp:
+        folder = Path(tmp) / "news"
+        generate_folder(folder, files, seed=11)
+        with Store.open(Path(tmp) / "db.sqlite3") as store:
+            lite = _operations(store, articles, servers)
+        lite["re-ingest"] = _reingest(Path(tmp) / "reingest.sqlite3", folder)
+        with _pg_schema() as url:
+            if url is None:
+                return [
+                    figure(f"SQLite {name}", value, "s", notes="PostgreSQL unreachable")
+                    for name, value in lite.items()
+                ]
+            with Store.open(url) as store:
+                pg = _operations(store, articles, servers)
+        with _pg_schema() as url:
+            assert url is not None
+            pg["re-ingest"] = _reingest(url, folder)
     units = {
         "cold insert": (f"{count:,} articles, 3,000 per transaction", count),
-        "update": (f"{count // 10:,} changed articles, 500 per transaction", count // 10),
+        "update": (
+            f"{count // 10:,} changed articles one by one, 500 per transaction",
+            count // 10,
+        ),
+        "batched update": (
+            f"{count // 10:,} changed articles, put_articles of 500 per transaction",
+            count // 10,
+        ),
+        "re-ingest": (f"{files:,} changed files, ingest_folders end to end", files),
         "window read": ("articles_between, 48 h window, median of 5", 1),
         "changes_since": (f"all {count:,} rows in pages of 1,000 (the index sync)", count),
         "guild read": ("get_guild, median of 200", 1),

@@ -31,6 +31,7 @@ SUITE = (
     "grouping",
     "delivery",
     "interactions",
+    "reingest_interactions",
     "memory",
     "scale_out",
 )

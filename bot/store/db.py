@@ -26,12 +26,14 @@ from bot.store.engine import (
     PgConnection,
     begin,
     connect_pg,
+    insert_many,
     is_url,
     load_migrations,
     pg_lock_migrations,
     pg_schema_version,
     pg_set_schema_version,
     redacted,
+    update_many,
 )
 
 try:  # ISA-L's deflate, where it has wheels: ~3.5x faster than zlib's level 1 at the same ratio
@@ -125,7 +127,25 @@ _SAME_CONTENT = (
     "AND (articles.related_z = excluded.related_z "
     "OR (articles.related_z IS NULL AND excluded.related_z IS NULL))"
 )
+_SKIP_CONFLICT = "ON CONFLICT DO NOTHING"
 _NOT_GIVEN: Any = object()
+_WRITTEN_COLUMNS = f"{_ARTICLE_COLUMNS}, source_path, source_digest, retired_at_us, rev"
+# what an upsert of an article replaces (`put_articles`)
+_ON_ARTICLE_CONFLICT = (
+    "ON CONFLICT (id) DO UPDATE SET title = excluded.title, excerpt = excluded.excerpt, "
+    "url = excluded.url, published_us = excluded.published_us, kind = excluded.kind, "
+    "provider_name = excluded.provider_name, provider_domain = excluded.provider_domain, "
+    "provider_icon_url = excluded.provider_icon_url, topics = excluded.topics, "
+    "quality = excluded.quality, heat = excluded.heat, trending = excluded.trending, "
+    "images = excluded.images, original_url = excluded.original_url, "
+    "video_url = excluded.video_url, related_count = excluded.related_count, "
+    "related_z = excluded.related_z, source_path = excluded.source_path, "
+    # new words, time or related list: the article is grouped again (bot.store.stories)
+    f"story_id = CASE WHEN {_SAME_CONTENT} THEN articles.story_id END, "
+    f"coverage = CASE WHEN {_SAME_CONTENT} THEN articles.coverage END, "
+    "source_digest = excluded.source_digest, retired_at_us = excluded.retired_at_us, "
+    "rev = excluded.rev"
+)
 # `json.dumps(value, ensure_ascii=False)`, without building an encoder per call
 _TO_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -598,12 +618,30 @@ class Store:
 
     def article_state(self, article_id: str) -> tuple[ArticleState, str | None]:
         """Whether the article exists and is active, and the source file its content came from."""
-        row = self.conn.execute(
-            "SELECT retired_at_us, source_path FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
-        if row is None:
-            return "absent", None
-        return ("active" if row[0] is None else "retired"), row[1]
+        return self.article_states([article_id]).get(article_id, ("absent", None))
+
+    def article_states(self, ids: Sequence[str]) -> dict[str, tuple[ArticleState, str | None]]:
+        """`article_state` of the stored articles among `ids` (absent ones left out), in a
+        statement per 500 ids."""
+        return {
+            article_id: ("active" if retired_us is None else "retired", source_path)
+            for article_id, (retired_us, source_path, _) in self._stored(ids).items()
+        }
+
+    def _stored(self, ids: Sequence[str]) -> dict[str, tuple[int | None, str | None, str | None]]:
+        """(retired_at_us, source_path, source_digest) of the stored articles among `ids`."""
+        found: dict[str, tuple[int | None, str | None, str | None]] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for article_id, *row in self.conn.execute(
+                "SELECT id, retired_at_us, source_path, source_digest FROM articles "  # noqa: S608 - marks only; values are bound parameters
+                f"WHERE id IN ({marks})",
+                chunk,
+            ):
+                found[article_id] = (row[0], row[1], row[2])
+        return found
 
     def put_article(
         self,
@@ -621,45 +659,51 @@ class Store:
         Returns the state before the call. Nothing is written (no new rev) when the same source
         content is already stored in the same state.
         """
-        before = self.conn.execute(
-            "SELECT retired_at_us, source_path, source_digest FROM articles WHERE id = ?",
-            (article.id,),
-        ).fetchone()
-        state: ArticleState = "absent"
-        if before is not None:
-            state = "active" if before[0] is None else "retired"
-            same = before[1] == source_path and before[2] == source_digest and source_digest
-            if same and (state == "retired") == (retired_at is not None):
-                return state
-        retired_us = None
-        if retired_at is not None:
-            retired_us = before[0] if state == "retired" else to_us(retired_at)
-        rev = self._next_rev()
-        self.conn.execute(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, source_path, source_digest, "  # noqa: S608 - names are constants of this module; values are bound parameters
-            "retired_at_us, rev) VALUES (" + ",".join("?" * 22) + ") "
-            "ON CONFLICT (id) DO UPDATE SET title = excluded.title, excerpt = excluded.excerpt, "
-            "url = excluded.url, published_us = excluded.published_us, kind = excluded.kind, "
-            "provider_name = excluded.provider_name, provider_domain = excluded.provider_domain, "
-            "provider_icon_url = excluded.provider_icon_url, topics = excluded.topics, "
-            "quality = excluded.quality, heat = excluded.heat, trending = excluded.trending, "
-            "images = excluded.images, original_url = excluded.original_url, "
-            "video_url = excluded.video_url, related_count = excluded.related_count, "
-            "related_z = excluded.related_z, source_path = excluded.source_path, "
-            # new words, time or related list: the article is grouped again (bot.store.stories)
-            f"story_id = CASE WHEN {_SAME_CONTENT} THEN articles.story_id END, "
-            f"coverage = CASE WHEN {_SAME_CONTENT} THEN articles.coverage END, "
-            "source_digest = excluded.source_digest, retired_at_us = excluded.retired_at_us, "
-            "rev = excluded.rev",
-            (*_article_values(article, related_z), source_path, source_digest, retired_us, rev),
-        )
-        if state != "absent":
-            self.conn.execute("DELETE FROM article_topics WHERE article_id = ?", (article.id,))
-        self.conn.executemany(
-            "INSERT INTO article_topics (topic, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [(topic, article.id) for topic in article.topics],
-        )
-        return state
+        if related_z is _NOT_GIVEN:
+            related_z = compress_related(article.related_yaml)
+        item = NewArticle(article, source_path, source_digest, retired_at, related_z)
+        return self.put_articles([item])[0]
+
+    def put_articles(self, items: Sequence[NewArticle]) -> list[ArticleState]:
+        """`put_article` for many distinct articles in a few statements (a re-ingest's batch):
+        one look-up per 500 ids, then one batch of upserts (on PostgreSQL, one pipeline: no
+        round trip per row). Returns each article's state before the call, in order."""
+        ids = [item.article.id for item in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("put_articles takes each article once")
+        stored = self._stored(ids)
+        states: list[ArticleState] = []
+        rows: list[tuple[Any, ...]] = []
+        replaced: list[str] = []
+        topics: list[tuple[str, str]] = []
+        for item in items:
+            article = item.article
+            before = stored.get(article.id)
+            state: ArticleState = "absent"
+            retired_us = None if item.retired_at is None else to_us(item.retired_at)
+            if before is not None:
+                state = "active" if before[0] is None else "retired"
+                same = (before[1], before[2]) == (item.source_path, item.source_digest)
+                if same and item.source_digest and (state == "retired") == (retired_us is not None):
+                    states.append(state)
+                    continue
+                if state == "retired" and retired_us is not None:
+                    retired_us = before[0]  # still retired: since when it was
+                replaced.append(article.id)
+            states.append(state)
+            values = _article_values(article, item.related_z)
+            rev = self._next_rev()
+            rows.append((*values, item.source_path, item.source_digest, retired_us, rev))
+            topics.extend((topic, article.id) for topic in article.topics)
+        insert_many(self.conn, "articles", _WRITTEN_COLUMNS, rows, _ON_ARTICLE_CONFLICT)
+        for start in range(0, len(replaced), 500):
+            chunk = replaced[start : start + 500]
+            self.conn.execute(
+                f"DELETE FROM article_topics WHERE article_id IN ({','.join('?' * len(chunk))})",  # noqa: S608 - marks only; values are bound parameters
+                chunk,
+            )
+        insert_many(self.conn, "article_topics", "topic, article_id", topics, _SKIP_CONFLICT)
+        return states
 
     def is_empty(self) -> bool:
         """True when the store has never held an article nor recorded a file (a cold ingest)."""
@@ -688,15 +732,8 @@ class Store:
             values = _article_values(article, item.related_z)
             rows.append((*values, item.source_path, item.source_digest, retired_us, rev))
             topics.extend((topic, article.id) for topic in article.topics)
-        self.conn.executemany(
-            f"INSERT INTO articles ({_ARTICLE_COLUMNS}, source_path, source_digest, "  # noqa: S608 - names are constants of this module; values are bound parameters
-            "retired_at_us, rev) VALUES (" + ",".join("?" * 22) + ")",
-            rows,
-        )
-        self.conn.executemany(
-            "INSERT INTO article_topics (topic, article_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            topics,
-        )
+        insert_many(self.conn, "articles", _WRITTEN_COLUMNS, rows)
+        insert_many(self.conn, "article_topics", "topic, article_id", topics, _SKIP_CONFLICT)
         return first, rows[-1][-1]
 
     def retire_article(self, article_id: str, now: datetime) -> bool:
@@ -813,8 +850,11 @@ class Store:
         """Record (article id, story id, coverage JSON) for grouped articles (no new rev: the
         content did not change)."""
         with self.transaction():
-            self.conn.executemany(
-                "UPDATE articles SET story_id = ?, coverage = ? WHERE id = ?",
+            update_many(
+                self.conn,
+                "articles",
+                "id",
+                ("story_id", "coverage"),
                 [(story_id, coverage, article_id) for article_id, story_id, coverage in rows],
             )
 

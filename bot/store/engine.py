@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -138,6 +140,70 @@ def is_database_error(error: BaseException) -> bool:
     return pg is not None and isinstance(error, pg.Error)
 
 
+# at least this many rows, PostgreSQL takes them by COPY (fewer: a pipelined executemany)
+COPY_MIN_ROWS = 20
+
+
+def insert_many(
+    conn: Connection, table: str, columns: str, rows: Sequence[Sequence[Any]], tail: str = ""
+) -> None:
+    """`INSERT INTO table (columns) VALUES (...) tail` for each row, in bulk; `tail` is an
+    optional `ON CONFLICT` clause (`excluded.` names the new row).
+
+    SQLite runs it as one executemany. PostgreSQL copies the rows (COPY) straight into the
+    table, or, with a `tail`, into a temporary twin of it followed by one `INSERT ... SELECT
+    ... tail`; a few rows go as a pipelined executemany. Either way no round trip per row.
+    The rows must not repeat a conflict key when the tail updates (as in one INSERT).
+    """
+    if not rows:
+        return
+    if not isinstance(conn, PgConnection) or len(rows) < COPY_MIN_ROWS:
+        marks = ",".join("?" * len(rows[0]))
+        conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}) {tail}", rows)  # noqa: S608 - table, columns and tail are the store's constants; values are bound parameters
+        return
+    if not tail:
+        conn.copy_rows(table, columns, rows)
+        return
+    with _twin(conn, table, columns, rows) as twin:
+        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {twin} {tail}")  # noqa: S608 - table, columns and tail are the store's constants
+
+
+def update_many(
+    conn: Connection, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """`UPDATE table SET column = ?, ... WHERE key = ?` for each row (the new values, then the
+    key), in bulk: one executemany on SQLite; on PostgreSQL a COPY into a temporary table and
+    one `UPDATE ... FROM` it (a few rows: a pipelined executemany). No round trip per row."""
+    if not rows:
+        return
+    if not isinstance(conn, PgConnection) or len(rows) < COPY_MIN_ROWS:
+        changes = ", ".join(f"{column} = ?" for column in columns)
+        conn.executemany(f"UPDATE {table} SET {changes} WHERE {key} = ?", rows)  # noqa: S608 - table and columns are the store's constants; values are bound parameters
+        return
+    with _twin(conn, table, ", ".join([*columns, key]), rows) as twin:
+        changes = ", ".join(f"{column} = new.{column}" for column in columns)
+        conn.execute(
+            f"UPDATE {table} SET {changes} FROM {twin} AS new WHERE {table}.{key} = new.{key}"  # noqa: S608 - table and columns are the store's constants
+        )
+
+
+@contextmanager
+def _twin(
+    conn: PgConnection, table: str, columns: str, rows: Sequence[Sequence[Any]]
+) -> Iterator[str]:
+    """A temporary table of these columns of `table` (their types, no constraints), holding
+    `rows` (by COPY) while the block runs. One per connection and column list, kept for the
+    session and emptied after each use."""
+    twin = f"newsbot_in_{table}_{zlib.crc32(columns.encode()):08x}"
+    conn.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {twin} AS "  # noqa: S608 - the store's constants
+        f"SELECT {columns} FROM {table} WITH NO DATA"
+    )
+    conn.copy_rows(twin, columns, rows)
+    yield twin
+    conn.execute(f"TRUNCATE {twin}")
+
+
 # -- PostgreSQL -------------------------------------------------------------------------------
 
 
@@ -170,6 +236,15 @@ class PgConnection:
         if rows:
             cursor.executemany(_pg_query(sql), rows)
         return cursor
+
+    def copy_rows(self, table: str, columns: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Append rows to a table with one COPY (no round trip per row)."""
+        with (
+            self.raw.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
     def executescript(self, sql: str) -> None:
         """Run a migration script (several statements, no parameters)."""

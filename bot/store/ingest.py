@@ -28,15 +28,21 @@ Choices worth knowing:
   files and returns each article without its `related` text, as plain tuples, plus the
   compressed block (small and cheap to pickle: the raw block or frozen dataclasses cost as
   much as the pool saved). The main process only writes, up to POOL_WRITE_FILES files per
-  transaction (fewer commits and WAL checkpoints), while the workers parse up to
-  POOL_IN_FLIGHT chunks ahead (bounded memory); rather than wait, it parses a chunk no worker
-  has started. Warm runs and small folders never start one (start-up ~0.1 s per worker), nor
+  transaction on a cold run (fewer commits and WAL checkpoints) and REWRITE_FILES on a warm
+  one (the bot's other writers wait for SQLite's write lock meanwhile), while the workers
+  parse up to POOL_IN_FLIGHT chunks ahead (bounded memory); rather than wait, it parses a
+  chunk no worker has started. Runs with few files to parse never start one (start-up ~0.1 s per worker), nor
   does a machine with one core. Spawn, not fork: the caller may run threads (the bot,
   tantivy); a script that calls `ingest_folders` needs the usual `if __name__ == "__main__"`
   guard. Without a pool, compression runs on a thread while the next file is parsed.
 - On a cold run an article not yet written by this run is inserted without look-ups (no
-  `best_source`, no previous row) with one executemany per batch; copies and every warm-run
-  change take the general path (`best_source`, `put_article`).
+  `best_source`, no previous row) in one bulk insert per batch; copies and every warm-run
+  change take the general path, also by batch: the files' previous records, the files that
+  speak for their articles and the articles' stored states are read a statement per 500
+  (`sources_at`, `best_sources`, `Store.article_states`), the rows written in bulk
+  (`put_sources`, `Store.put_articles`). Bulk means one executemany on SQLite and a COPY on
+  PostgreSQL (`bot.store.engine.insert_many`): no round trip per file. A batch the store
+  refuses a row of is undone and written file by file, rejecting the files it refuses.
 - Every article added or changed gets its story id (and confirmed coverage) at the end of the
   run (`bot.store.stories`), compared with the stored articles around it.
 - The search index is fed from the parsed values of such a batch (`IndexSync.push`), not
@@ -62,12 +68,13 @@ from bot.core.models import Article, Image, Provider
 from bot.ingest.bounds import SQLITE_INT_MAX, SQLITE_INT_MIN
 from bot.ingest.folders import Listing, walk_folders
 from bot.ingest.parse import ParsedFile, Rejection, parse_file
-from bot.store.db import NewArticle, compress_related
+from bot.store.db import ArticleState, NewArticle, compress_related
 from bot.store.engine import is_row_error
 from bot.store.sources import (
     SourceRecord,
     active_articles_under,
     best_source,
+    best_sources,
     delete_source,
     dirs_under,
     get_source,
@@ -78,6 +85,7 @@ from bot.store.sources import (
     put_sources,
     recorded_stats,
     rejected_in_dir,
+    sources_at,
     sources_in_dir,
     stats_in_dir,
 )
@@ -113,6 +121,7 @@ POOL_WORKERS = 2
 POOL_CHUNK = 200  # files per worker task
 POOL_IN_FLIGHT = 12  # tasks parsed ahead of the writes (bounds memory)
 POOL_WRITE_FILES = 3000  # parsed files written per transaction (fewer commits and checkpoints)
+REWRITE_FILES = 500  # ... on a warm run: shorter transactions beside the bot's other writers
 CONFIRM_MAX_FILES = 1_000_000  # listings kept to record their digests at the end (bounds memory)
 
 # What a worker returns per file, as plain tuples (pickling frozen dataclasses costs 3x more):
@@ -366,7 +375,7 @@ class _Run:
         results: list[_Result] = []
         # the oldest task, and the next ones already done: one transaction
         while self.in_flight and (not chunks or self.in_flight[0][1].done()):
-            if len(chunks) + len(self.in_flight[0][0]) > POOL_WRITE_FILES and chunks:
+            if len(chunks) + len(self.in_flight[0][0]) > self.write_files and chunks:
                 break
             chunk, future = self.in_flight.popleft()
             try:
@@ -376,6 +385,11 @@ class _Run:
             results += map(_from_wire, wires)
             chunks += chunk
         self._write(chunks, results)
+
+    @property
+    def write_files(self) -> int:
+        """Parsed files written per transaction."""
+        return POOL_WRITE_FILES if self.cold else REWRITE_FILES
 
     def _steal(self) -> bool:
         """Parse in this process the newest task no worker has started; False if none."""
@@ -418,6 +432,17 @@ class _Run:
             fresh.clear()
             fresh_items.clear()
 
+        changed: list[tuple[_Pending, ParsedFile, bytes | None]] = []
+        changed_ids: set[str] = set()
+        changed_paths: set[str] = set()
+
+        def accept_changed() -> None:
+            if changed:
+                self._accept_all(changed)
+            changed.clear()
+            changed_ids.clear()
+            changed_paths.clear()
+
         with store.transaction() as conn:
             before_rev = store.current_rev()
             written: list[Article] = []
@@ -428,6 +453,8 @@ class _Run:
                 parsed, related_z = result
                 article = parsed.article
                 if self.cold and item.previous is None and article.id not in self.new_ids:
+                    if changed:  # in file order: a copy written before a later new article
+                        accept_changed()
                     self.new_ids.add(article.id)
                     fresh_items.append(item)
                     sources.append(_record(item, parsed))
@@ -449,8 +476,13 @@ class _Run:
                 if fresh:  # the general path below reads the store: bring it up to date first
                     insert_fresh()
                 direct = False
-                self._accept_or_reject(item, parsed, related_z)
+                if article.id in changed_ids or item.path in changed_paths:
+                    accept_changed()  # one file per article in a batch: a copy waits its turn
+                changed.append((item, parsed, related_z))
+                changed_ids.add(article.id)
+                changed_paths.add(item.path)
             insert_fresh()
+            accept_changed()
             for record in self.gone:
                 delete_source(conn, record.path)
                 if record.article_id is not None:
@@ -493,24 +525,6 @@ class _Run:
                 self._reject(item, Rejection(item.path, _store_refused(error)))
         return False
 
-    def _accept_or_reject(
-        self, item: _Pending, parsed: ParsedFile, related_z: bytes | None
-    ) -> None:
-        """`_accept`, or when the store refuses the file's row, undo it and reject the file."""
-        counts = (self.added, self.updated, self.unchanged, self.retired)
-        orphan = item.previous.article_id if item.previous is not None else None
-        was_orphan = orphan in self.orphaned
-        try:
-            with self.store.savepoint():
-                self._accept(item, parsed, related_z)
-        except Exception as error:
-            if not _is_row_error(error):
-                raise
-            self.added, self.updated, self.unchanged, self.retired = counts
-            if orphan is not None and not was_orphan:
-                self.orphaned.discard(orphan)
-            self._reject(item, Rejection(item.path, _store_refused(error)))
-
     def _reject(self, item: _Pending, result: Rejection) -> None:
         previous = item.previous
         put_source(
@@ -528,43 +542,70 @@ class _Run:
         )
         self.rejected.append(Rejection(item.path, result.error))
 
-    def _accept(self, item: _Pending, parsed: ParsedFile, related_z: bytes | None) -> None:
-        article = parsed.article
-        previous = item.previous
-        if (
-            previous is not None
-            and previous.error is None
-            and previous.digest == parsed.digest
-            and previous.article_id == article.id
-        ):
-            # touched, not changed: remember the new mtime so the next scan skips it
-            put_source(self.store.conn, _record(item, parsed))
-            self.unchanged += 1
+    def _accept_all(self, items: list[tuple[_Pending, ParsedFile, bytes | None]]) -> None:
+        """`_accept` files of distinct articles and paths; when the store refuses a row, undo
+        the batch and accept them one by one, rejecting the files whose rows it refuses."""
+        counts = (self.added, self.updated, self.unchanged, self.retired)
+        orphaned = set(self.orphaned)
+        try:
+            with self.store.savepoint():
+                self._accept(items)
             return
-        put_source(self.store.conn, _record(item, parsed))
-        if previous is not None and previous.article_id not in (None, article.id):
-            self.orphaned.add(str(previous.article_id))
-        best = best_source(self.store.conn, article.id)
-        if best is None or best.path != item.path:
-            # an older copy of an article another (newer) file speaks for
-            state, _ = self.store.article_state(article.id)
-            if state == "absent":
-                self.unchanged += 1
-            else:
-                self.updated += 1
-            return
-        self._apply(parsed, item.path, related_z)
+        except Exception as error:
+            if not _is_row_error(error):
+                raise
+            self.added, self.updated, self.unchanged, self.retired = counts
+            self.orphaned = orphaned
+            if len(items) == 1:
+                self._reject(items[0][0], Rejection(items[0][0].path, _store_refused(error)))
+                return
+        for item in items:
+            self._accept_all([item])
 
-    def _apply(self, parsed: ParsedFile, path: str, related_z: bytes | None) -> None:
-        """Write the content of the file that speaks for its article."""
-        before = self.store.put_article(
-            parsed.article,
-            source_path=path,
-            source_digest=parsed.digest,
-            retired_at=self.now if parsed.removed else None,
-            related_z=related_z,
-        )
-        if parsed.removed:
+    def _accept(self, items: list[tuple[_Pending, ParsedFile, bytes | None]]) -> None:
+        """Record new or changed files (of distinct articles and paths) and write the articles
+        they speak for, in a few statements per batch (no round trip per file)."""
+        store = self.store
+        put_sources(store.conn, [_record(item, parsed) for item, parsed, _ in items])
+        changed: list[tuple[_Pending, ParsedFile, bytes | None]] = []
+        for item, parsed, related_z in items:
+            previous = item.previous
+            if (
+                previous is not None
+                and previous.error is None
+                and previous.digest == parsed.digest
+                and previous.article_id == parsed.article.id
+            ):
+                # touched, not changed: the new mtime is recorded so the next scan skips it
+                self.unchanged += 1
+                continue
+            if previous is not None and previous.article_id not in (None, parsed.article.id):
+                self.orphaned.add(str(previous.article_id))
+            changed.append((item, parsed, related_z))
+        best = best_sources(store.conn, [parsed.article.id for _, parsed, _ in changed])
+        writes: list[NewArticle] = []
+        copies: list[str] = []  # older copies of articles another (newer) file speaks for
+        for item, parsed, related_z in changed:
+            speaker = best.get(parsed.article.id)
+            if speaker is None or speaker.path != item.path:
+                copies.append(parsed.article.id)
+                continue
+            retired_at = self.now if parsed.removed else None
+            writes.append(
+                NewArticle(parsed.article, item.path, parsed.digest, retired_at, related_z)
+            )
+        states = store.article_states(copies)
+        for article_id in copies:
+            if article_id in states:
+                self.updated += 1
+            else:
+                self.unchanged += 1
+        for new, before in zip(writes, store.put_articles(writes), strict=True):
+            self._count(removed=new.retired_at is not None, before=before)
+
+    def _count(self, *, removed: bool, before: ArticleState) -> None:
+        """Count a file that speaks for its article, by the article's state before it."""
+        if removed:
             if before == "active":
                 self.retired += 1
                 self.updated += 1
@@ -724,6 +765,7 @@ def _scan_root(run: _Run, root: str) -> None:
             continue
         run.remember_listing(listing, digest)
         known = stats_in_dir(store.conn, folder)
+        queued: list[tuple[str, int, int, bool]] = []  # (path, mtime_ns, size, recorded)
         for path, mtime_ns, size in listing.files():
             run.count_scanned(1)
             seen = known.pop(path, None)
@@ -733,9 +775,14 @@ def _scan_root(run: _Run, root: str) -> None:
                 else:
                     run.rejected.append(Rejection(path, seen[2]))
                 continue
-            previous = None if seen is None else get_source(store.conn, path)
-            run.queue(_Pending(path, folder, mtime_ns, size, previous))
-        gone.extend(filter(None, (get_source(store.conn, path) for path in known)))
+            queued.append((path, mtime_ns, size, seen is not None))
+        # the records of the changed and vanished files: one look-up per 500, not one per file
+        records = sources_at(
+            store.conn, [p for p, _, _, recorded in queued if recorded] + list(known)
+        )
+        for path, mtime_ns, size, _ in queued:
+            run.queue(_Pending(path, folder, mtime_ns, size, records.get(path)))
+        gone.extend(records[path] for path in known if path in records)
     for folder in dirs_under(store.conn, root):
         if folder in visited or any(
             folder == bad or folder.startswith(bad + "/") for bad in unreadable

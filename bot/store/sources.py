@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.engine import Connection
+from bot.store.engine import Connection, insert_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,26 @@ def get_source(conn: Connection, path: str) -> SourceRecord | None:
     return None if row is None else _record(row)
 
 
+def _where_in(conn: Connection, column: str, values: list[str]) -> list[SourceRecord]:
+    """The records whose `column` is one of `values`, in a statement per 500 values."""
+    found: list[SourceRecord] = []
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT {_COLUMNS} FROM sources WHERE {column} IN ({marks})",  # noqa: S608 - names are constants of this module; values are bound parameters
+            chunk,
+        )
+        found.extend(map(_record, rows))
+    return found
+
+
+def sources_at(conn: Connection, paths: list[str]) -> dict[str, SourceRecord]:
+    """`get_source` of many paths at once: the recorded ones among them, by path."""
+    return {record.path: record for record in _where_in(conn, "path", paths)}
+
+
 def dirs_under(conn: Connection, root: str) -> list[str]:
     """Every recorded folder equal to `root` or below it, in order."""
     prefix, after = _below(root)
@@ -115,53 +135,49 @@ def dirs_under(conn: Connection, root: str) -> list[str]:
     return folders + [str(row[0]) for row in rows]
 
 
-_PUT_SOURCE = (
-    f"INSERT INTO sources ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608 - constant
+_ON_SOURCE_CONFLICT = (
     "ON CONFLICT (path) DO UPDATE SET dir = excluded.dir, article_id = excluded.article_id, "
     "mtime_ns = excluded.mtime_ns, size = excluded.size, digest = excluded.digest, "
     "removed = excluded.removed, error = excluded.error"
 )
 
 
+def _values(r: SourceRecord) -> tuple[object, ...]:
+    return (r.path, r.dir, r.article_id, r.mtime_ns, r.size, r.digest, int(r.removed), r.error)
+
+
 def put_source(conn: Connection, record: SourceRecord) -> None:
-    conn.execute(
-        _PUT_SOURCE,
-        (
-            record.path,
-            record.dir,
-            record.article_id,
-            record.mtime_ns,
-            record.size,
-            record.digest,
-            int(record.removed),
-            record.error,
-        ),
-    )
+    put_sources(conn, [record])
 
 
 def put_sources(conn: Connection, records: list[SourceRecord]) -> None:
-    """`put_source` for many records in one statement."""
-    conn.executemany(
-        _PUT_SOURCE,
-        [
-            (r.path, r.dir, r.article_id, r.mtime_ns, r.size, r.digest, int(r.removed), r.error)
-            for r in records
-        ],
-    )
+    """`put_source` for many records (of distinct paths) in bulk (`insert_many`)."""
+    insert_many(conn, "sources", _COLUMNS, [_values(r) for r in records], _ON_SOURCE_CONFLICT)
 
 
 def delete_source(conn: Connection, path: str) -> None:
     conn.execute("DELETE FROM sources WHERE path = ?", (path,))
 
 
+def _speaks_first(record: SourceRecord) -> tuple[bool, int, str]:
+    # a readable file first, then the newest, then by path (by code point, whatever the engine's
+    # collation: as SQLite's BINARY orders UTF-8)
+    return (record.error is not None, -record.mtime_ns, record.path)
+
+
 def best_source(conn: Connection, article_id: str) -> SourceRecord | None:
     """The file that speaks for an article: a readable one first, then the newest, then by path."""
-    row = conn.execute(
-        f"SELECT {_COLUMNS} FROM sources WHERE article_id = ? "  # noqa: S608 - names are constants of this module; values are bound parameters
-        "ORDER BY error IS NULL DESC, mtime_ns DESC, path LIMIT 1",
-        (article_id,),
-    ).fetchone()
-    return None if row is None else _record(row)
+    return best_sources(conn, [article_id]).get(article_id)
+
+
+def best_sources(conn: Connection, article_ids: list[str]) -> dict[str, SourceRecord]:
+    """`best_source` of many articles at once (those with a file), by article id."""
+    best: dict[str, SourceRecord] = {}
+    for record in _where_in(conn, "article_id", article_ids):
+        key = str(record.article_id)
+        if key not in best or _speaks_first(record) < _speaks_first(best[key]):
+            best[key] = record
+    return best
 
 
 def active_articles_under(conn: Connection, root: str) -> int:

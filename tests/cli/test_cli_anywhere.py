@@ -42,9 +42,7 @@ def write_article(folder: Path, slug: str, title: str, *topics: str) -> None:
     (folder / f"2024-04-10-{slug}.md").write_text(text, encoding="utf-8")
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Three articles in two topics under tmp_path, config and database there too."""
+def _configure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Path | str) -> Path:
     config = tmp_path / "newsbot.yaml"
     config.write_text("{}\n", encoding="utf-8")
     articles = tmp_path / "articles"
@@ -52,9 +50,22 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write_article(articles, "druid", "Druids return to Diablo 4", "Diablo 4")
     write_article(articles, "season", "A new Diablo 4 season starts", "Diablo 4")
     monkeypatch.setenv("NEWSBOT_CONFIG", str(config))
-    monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "data" / "newsbot.sqlite3"))
+    monkeypatch.setenv("NEWSBOT_DATABASE", str(database))
     monkeypatch.setenv("NEWSBOT_ARTICLES_DIR", str(articles))
     return tmp_path
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Path | str) -> Path:
+    """Three articles in two topics and the config under tmp_path; the store on each engine."""
+    return _configure(tmp_path, monkeypatch, database)
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The same with the store in a SQLite file under tmp_path/data, for the tests of what
+    only a SQLite file has (the backup command, a read-only file) or that never open it."""
+    return _configure(tmp_path, monkeypatch, tmp_path / "data" / "newsbot.sqlite3")
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -114,7 +125,9 @@ def test_search_refuses_an_unknown_topic_naming_the_closest(
     assert [r["title"] for r in json.loads(out)["results"]] == ["Druids return to Diablo 4"]
 
 
-def test_check_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_json(sqlite_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `newsbot check` reads the files only, never the store: one engine says it all
+    env = sqlite_env
     code, out, _ = run(capsys, "check", "--json")
     assert (code, json.loads(out)) == (0, {"ok": True, "problems": []})
     bad = env / "articles" / "bad.md"
@@ -127,8 +140,10 @@ def test_check_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_without_an_articles_folder_ingest_and_check_say_so_in_one_line(
-    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    sqlite_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # both refuse before any store is opened: one engine says it all
+    env = sqlite_env
     monkeypatch.delenv("NEWSBOT_ARTICLES_DIR")
     code, out, err = run(capsys, "ingest")
     assert (code, out) == (1, "")
@@ -143,7 +158,11 @@ def test_without_an_articles_folder_ingest_and_check_say_so_in_one_line(
     assert "nowhere does not exist or is not a folder" in err
 
 
-def test_backup_json_and_unwritable_places(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_backup_json_and_unwritable_places(
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SQLite only: `newsbot backup` copies a SQLite file (PostgreSQL's backup is pg_dump)
+    env = sqlite_env
     assert run(capsys, "ingest")[0] == 0
     dest = env / "backups" / "copy.sqlite3"
     code, out, _ = run(capsys, "backup", str(dest), "--json")
@@ -157,8 +176,10 @@ def test_backup_json_and_unwritable_places(env: Path, capsys: pytest.CaptureFixt
 
 
 def test_backup_into_an_unwritable_place_is_one_line(
-    env: Path, capsys: pytest.CaptureFixture[str]
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # SQLite only: `newsbot backup` copies a SQLite file (PostgreSQL's backup is pg_dump)
+    env = sqlite_env
     assert run(capsys, "ingest")[0] == 0
     not_a_database = env / "notes.txt"
     not_a_database.write_text("my notes\n", encoding="utf-8")
@@ -178,8 +199,10 @@ def _subprocess_env(env: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def test_a_closed_output_pipe_is_no_traceback(env: Path) -> None:
+def test_a_closed_output_pipe_is_no_traceback(sqlite_env: Path) -> None:
     """`newsbot … | head -1`: the reader went away before the output was written."""
+    # `newsbot check` reads the files only, never the store: one engine says it all
+    env = sqlite_env
     reader, writer = os.pipe()
     os.close(reader)
     try:
@@ -217,10 +240,12 @@ READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && shi
     reason="needs user namespaces (unshare -rm) to mount read-only",
 )
 def test_read_only_commands_work_on_a_read_only_database(
-    env: Path, capsys: pytest.CaptureFixture[str]
+    sqlite_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The database and its index on a read-only mount (which even root cannot write):
     search, preview and topics read it without writing anything."""
+    # SQLite only: a database file on a read-only mount (PostgreSQL's files are the server's)
+    env = sqlite_env
     assert run(capsys, "ingest")[0] == 0
     data = env / "data"
     listing = sorted(p.name for p in data.rglob("*"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,11 +32,14 @@ sys.stderr.write(f"loaded={','.join(loaded) or 'none'} status={status}\\n")
         ["sources"],
     ],
 )
-def test_article_commands_start_without_discord(tmp_path: Path, argv: list[str]) -> None:
+def test_article_commands_start_without_discord(
+    tmp_path: Path, database: Path | str, argv: list[str]
+) -> None:
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
-        "NEWSBOT_DATABASE": str(tmp_path / "news.sqlite3"),
+        "XDG_DATA_HOME": os.environ["XDG_DATA_HOME"],  # the `database` fixture's
+        "NEWSBOT_DATABASE": str(database),
         "NEWSBOT_ARTICLES_DIR": str(SEEDS),
     }
     if argv[0] != "ingest":  # give the others something to read

@@ -24,10 +24,9 @@ COMMANDS = "/applications/{application_id}/commands"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, seeds_dir: Path) -> Settings:
-    return Settings.model_validate(
-        {"articles_dir": seeds_dir, "database": tmp_path / "data" / "newsbot.sqlite3"}
-    )
+def settings(seeds_dir: Path, database: Path | str) -> Settings:
+    """The seeds as the articles folder, the store on each engine (`database`)."""
+    return Settings.model_validate({"articles_dir": seeds_dir, "database": database})
 
 
 async def test_rejected_token_raises_login_failure(
@@ -72,13 +71,16 @@ async def test_sync_commands_to_one_guild(
 
 
 async def test_cli_run_with_a_rejected_token_exits_with_one_clear_line(
-    tmp_path: Path, seeds_dir: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+    database: Path | str,
+    seeds_dir: Path,
+    fake_discord: FakeDiscord,
+    discord_endpoints: DiscordEndpoints,
 ) -> None:
     env = {
-        **os.environ,
+        **os.environ,  # with the XDG_DATA_HOME of `database`
         **discord_endpoints.env,
         "DISCORD_TOKEN": "definitely-wrong-token",
-        "NEWSBOT_DATABASE": str(tmp_path / "db.sqlite3"),
+        "NEWSBOT_DATABASE": str(database),
         "NEWSBOT_ARTICLES_DIR": str(seeds_dir),
     }
     process = await asyncio.create_subprocess_exec(

@@ -33,18 +33,18 @@ def closed_port() -> int:
 
 @pytest.mark.parametrize("command", ["run", "sync-commands"])
 def test_unreachable_discord_retries_then_exits_for_a_restart(
-    tmp_path: Path, seeds_dir: Path, command: str
+    tmp_path: Path, seeds_dir: Path, database: Path | str, command: str
 ) -> None:
     config = tmp_path / "newsbot.yaml"
     config.write_text("startup:\n  connect_attempts: 3\n  retry_seconds: 0.1\n", encoding="utf-8")
     base = f"http://127.0.0.1:{closed_port()}/api/v10"
     env = {
-        **os.environ,
+        **os.environ,  # with the XDG_DATA_HOME of `database`
         "PYTHONPATH": str(ROOT),
         "DISCORD_TOKEN": "a-token-that-is-never-checked",
         "DISCORD_API_BASE": base,
         "NEWSBOT_CONFIG": str(config),
-        "NEWSBOT_DATABASE": str(tmp_path / "db.sqlite3"),
+        "NEWSBOT_DATABASE": str(database),
         "NEWSBOT_ARTICLES_DIR": str(seeds_dir),
     }
     done = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
@@ -85,6 +85,7 @@ def test_run_without_its_articles_folder_says_so_in_one_line(
 ) -> None:
     """Not set: the configuration is wrong (2, not restarted); set but missing, as a share not
     mounted yet: 75, restarted."""
+    # refused before any store is opened: one engine says it all
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSBOT_", "DISCORD_"))}
     env |= {
         "PYTHONPATH": str(ROOT),
@@ -108,15 +109,15 @@ def test_run_without_its_articles_folder_says_so_in_one_line(
 
 
 async def test_sync_commands_json(
-    tmp_path: Path, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
+    database: Path | str, fake_discord: FakeDiscord, discord_endpoints: DiscordEndpoints
 ) -> None:
     guild = fake_discord.add_guild("Test server")
     env = {
-        **os.environ,
+        **os.environ,  # with the XDG_DATA_HOME of `database`
         **discord_endpoints.env,
         "PYTHONPATH": str(ROOT),
         "DISCORD_TOKEN": fake_discord.token,
-        "NEWSBOT_DATABASE": str(tmp_path / "db.sqlite3"),
+        "NEWSBOT_DATABASE": str(database),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "sync-commands", "--guild", str(guild.id), "--json",
@@ -130,7 +131,7 @@ async def test_sync_commands_json(
 
 
 async def test_login_goes_on_once_discord_is_back(
-    tmp_path: Path,
+    database: Path | str,
     fake_discord: FakeDiscord,
     discord_endpoints: DiscordEndpoints,
     monkeypatch: pytest.MonkeyPatch,
@@ -140,7 +141,7 @@ async def test_login_goes_on_once_discord_is_back(
     a fresh HTTP session; a leaked one would fail the test as an unraisable warning)."""
     settings = Settings.model_validate(
         {
-            "database": tmp_path / "db.sqlite3",
+            "database": database,
             "startup": {"connect_attempts": 30, "retry_seconds": 0.1},
         }
     )

@@ -4,6 +4,7 @@ cannot hold."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -131,11 +132,19 @@ def check(result: ParsedFile | Rejection, store: Store) -> None:
         store.put_article(article, source_path=result.path, source_digest=result.digest)
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    opened = Store.open(tmp_path_factory.mktemp("bounds") / "newsbot.sqlite3")
-    yield opened
-    opened.close()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Store]:
+    """One store per engine for the module (the property test stores hundreds of articles)."""
+    with contextlib.ExitStack() as stack:
+        database: Path | str = tmp_path_factory.mktemp("bounds") / "newsbot.sqlite3"
+        if request.param == "postgresql":
+            from tests.pg import fresh_database
+
+            database = stack.enter_context(fresh_database())
+        opened = stack.enter_context(Store.open(database))
+        yield opened
 
 
 @pytest.mark.parametrize("slow", [False, True], ids=["fast", "libyaml"])
@@ -275,6 +284,7 @@ def test_the_cli_check_reports_an_out_of_range_number(
     monkeypatch.setenv("NEWSBOT_CONFIG", str(tmp_path / "none.yaml"))
     (tmp_path / "none.yaml").write_text("{}\n", encoding="utf-8")
     monkeypatch.setenv("NEWSBOT_ARTICLES_DIR", str(articles))
+    # `newsbot check` reads files only, never the store: one engine says it all
     monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "db.sqlite3"))
     assert main(["check"]) == 1
     assert f"problem: {bad}: heat is out of range" in capsys.readouterr().out

@@ -97,6 +97,7 @@ async def test_token_reaches_git_and_nothing_else(
 
 def test_cli_output_never_shows_the_token(
     tmp_path: Path,
+    database: Path | str,
     origin: Origin,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -115,7 +116,7 @@ def test_cli_output_never_shows_the_token(
             encoding="utf-8",
         )
         monkeypatch.setenv("NEWSBOT_CONFIG", str(config))
-        monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "data" / "news.sqlite3"))
+        monkeypatch.setenv("NEWSBOT_DATABASE", str(database))
         assert main(["sources", "refresh", "private", "--json"]) == 1
         refreshed = capsys.readouterr()
         assert main(["sources", "--json"]) == 0

@@ -16,13 +16,16 @@ from tests.sources.gitrepo import Origin
 
 
 @pytest.fixture
-def configured(tmp_path: Path, origin: Origin, monkeypatch: pytest.MonkeyPatch) -> Origin:
+def configured(
+    tmp_path: Path, database: Path | str, origin: Origin, monkeypatch: pytest.MonkeyPatch
+) -> Origin:
+    """The CLI configured with a Git source, on each engine (`database`)."""
     config = tmp_path / "newsbot.yaml"
     config.write_text(
         f"sources:\n  - name: site\n    git: {origin.url}\n    every: 3h\n", encoding="utf-8"
     )
     monkeypatch.setenv("NEWSBOT_CONFIG", str(config))
-    monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "data" / "news.sqlite3"))
+    monkeypatch.setenv("NEWSBOT_DATABASE", str(database))
     monkeypatch.setenv("NEWSBOT_ARTICLES_DIR", str(origin.path / "_news"))
     return origin
 
@@ -123,6 +126,7 @@ def test_progress_on_a_terminal_for_the_first_clone_and_the_ingest(
 
 def test_ingest_without_folders_reads_only_the_local_sources(
     tmp_path: Path,
+    database: Path | str,
     origin: Origin,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -130,6 +134,6 @@ def test_ingest_without_folders_reads_only_the_local_sources(
     config = tmp_path / "only-git.yaml"
     config.write_text(f"sources:\n  - name: site\n    git: {origin.url}\n", encoding="utf-8")
     monkeypatch.setenv("NEWSBOT_CONFIG", str(config))
-    monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "data" / "news.sqlite3"))
+    monkeypatch.setenv("NEWSBOT_DATABASE", str(database))
     monkeypatch.delenv("NEWSBOT_ARTICLES_DIR", raising=False)
     assert run_json(capsys, "ingest")["scanned"] == 0  # not the default seeds/ folder

@@ -13,11 +13,11 @@ from tests.golden.articles import make_article
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
 
-def test_links_of_an_article_find_it(tmp_path: Path) -> None:
+def test_links_of_an_article_find_it(database: Path | str) -> None:
     url = "https://www.example.com/news/story"
     article = make_article("Story", url=url, original_url="https://origin.example.org/s?id=7")
     article = replace(article, id=article_id(url, domain="", title=""))
-    with Store.open(tmp_path / "db.sqlite3") as store:
+    with Store.open(database) as store:
         store.put_article(article, source_path=None, source_digest=None)
         for link in (
             url,

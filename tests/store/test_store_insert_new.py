@@ -12,6 +12,7 @@ import pytest
 from bot.core.models import Article, Provider
 from bot.store import Store
 from bot.store.db import NewArticle, compress_related
+from tests.engines import another_database
 
 T0 = datetime(2024, 4, 1, 12, 0, tzinfo=UTC)
 
@@ -37,7 +38,9 @@ def new(item: Article, *, retired_at: datetime | None = None) -> NewArticle:
     return NewArticle(item, f"/x/{item.id}.md", item.title, retired_at, z)
 
 
-def test_inserted_articles_read_back_like_put_ones(store: Store, tmp_path: Path) -> None:
+def test_inserted_articles_read_back_like_put_ones(
+    store: Store, database: Path | str, tmp_path: Path
+) -> None:
     assert store.is_empty()
     with store.transaction():
         first, last = store.insert_new_articles([new(article(1)), new(article(2))])
@@ -51,7 +54,10 @@ def test_inserted_articles_read_back_like_put_ones(store: Store, tmp_path: Path)
     assert store.article_state("a0003") == ("retired", "/x/a0003.md")
     assert store.current_rev() == 3
 
-    with Store.open(tmp_path / "other.sqlite3") as other:
+    with (
+        another_database(database, tmp_path, "other") as elsewhere,
+        Store.open(elsewhere) as other,
+    ):
         with other.transaction():
             for n in (1, 2):
                 other.put_article(article(n), source_path=f"/x/a{n:04d}.md", source_digest="d")

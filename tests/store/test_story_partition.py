@@ -26,9 +26,9 @@ def _partition(story_of: dict[str, str]) -> set[frozenset[str]]:
 
 @pytest.mark.parametrize("folder", ["azure-2020h1/_news", "diablo4/_news"])
 def test_ingest_groups_the_corpus_as_the_rule_does_at_once(
-    corpus_dir: Path, tmp_path: Path, folder: str
+    corpus_dir: Path, database: Path | str, folder: str
 ) -> None:
-    store = Store.open(tmp_path / "db.sqlite3")
+    store = Store.open(database)
     ingest_folders(
         store, None, [corpus_dir / folder], max_file_bytes=10**7, now=NOW, pool_min_files=None
     )
@@ -45,8 +45,8 @@ def test_ingest_groups_the_corpus_as_the_rule_does_at_once(
     assert sum(1 for group in _partition(at_once) if len(group) > 1) > 100
 
 
-def test_shortcuts_compute_what_the_rule_computes(corpus_dir: Path, tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "db.sqlite3")
+def test_shortcuts_compute_what_the_rule_computes(corpus_dir: Path, database: Path | str) -> None:
+    store = Store.open(database)
     ingest_folders(
         store, None, [corpus_dir / "diablo4/_news"], max_file_bytes=10**7, now=NOW,
         pool_min_files=None,
