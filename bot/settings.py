@@ -18,7 +18,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import available_timezones
@@ -135,6 +135,14 @@ def parse_shards(spec: str | None, count: str | int | None) -> ShardPlan:
             )
         ids.update(range(first, last + 1))
     return ShardPlan(tuple(sorted(ids)), total)
+
+
+def package_version() -> str:
+    """The installed newsbot's version ("unknown" in a checkout that was never installed)."""
+    try:
+        return metadata.version("newsbot")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def default_database() -> Path:

@@ -17,9 +17,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib import metadata
 
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import ConfigError, Settings, load_settings, package_version
 
 COMMANDS = (
     "run",
@@ -41,18 +40,11 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer whose reade
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def version() -> str:
-    try:
-        return metadata.version("newsbot")
-    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown"
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbot", description="Ranked, scheduled news digests for Discord servers."
     )
-    parser.add_argument("--version", action="version", version=f"newsbot {version()}")
+    parser.add_argument("--version", action="version", version=f"newsbot {package_version()}")
     parser.add_argument(
         "--log-level",
         default="INFO",

@@ -3,9 +3,10 @@
 `setup_hook` loads the cogs, syncs commands only when the command set changed, and starts the
 scheduler. With several processes on one database (each owning some gateway shards), only the
 one whose `Membership` holds the deliverer lease runs the scheduled digests, re-ingest, pruning
-and the Git sources; the others answer their shards' interactions and sync their search index. `close()` stops taking work, lets in-flight posts finish briefly (an interrupted run
-stays pending in the ledger and is resumed with the same nonces at the next start), then shuts
-everything down.
+and the Git sources; the others answer their shards' interactions and sync their search index.
+`close()` stops taking work, lets in-flight posts finish briefly (an interrupted run stays
+pending in the ledger and is resumed with the same nonces at the next start), releases the lease,
+then shuts everything down.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import os
 import signal
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from bot.discord.pacing import ChannelSpacer, Pacer, WindowLimiter
 from bot.discord.scheduler import BotScheduler
 from bot.discord.startup import retry_unreachable
 from bot.search.index import SearchIndex
-from bot.settings import Settings, ShardPlan
+from bot.settings import Settings, ShardPlan, package_version
 from bot.sources import SourceManager
 from bot.store import cluster
 from bot.store.async_store import AsyncStore
@@ -435,7 +435,7 @@ async def main(
         astore = AsyncStore(store, GuildDefaults.from_settings(settings))
         membership = Membership(
             member_store,
-            new_process_info(plan.label, plan.count, _version()),
+            new_process_info(plan.label, plan.count, package_version()),
             lease_seconds=settings.cluster.lease_seconds,
             heartbeat_seconds=settings.cluster.heartbeat_seconds,
         )
@@ -478,10 +478,3 @@ async def main(
     finally:
         member_store.close()
         store.close()
-
-
-def _version() -> str:
-    try:
-        return metadata.version("newsbot")
-    except metadata.PackageNotFoundError:  # a checkout that was never installed
-        return "unknown"
