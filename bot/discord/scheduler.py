@@ -8,6 +8,10 @@ what an earlier process left: pending runs (same nonces) and claims never starte
 shutdown whose drain time ran out). A run missed while the bot was down is caught up within
 `schedule.catch_up_minutes`, otherwise skipped to its next occurrence (the claim dropped and the
 reason recorded in one step).
+
+With several processes, every job first asks `delivers()` (this process holds the deliverer
+lease, `bot.discord.membership`): only the deliverer ticks, re-ingests and prunes, and its claims
+are fenced by the lease in their own transaction; the others run `follow` (their index sync).
 """
 
 from __future__ import annotations
