@@ -123,7 +123,7 @@ class NewsBot(commands.AutoShardedBot):
         index: SearchIndex | None,
         clock: Clock = utc_now,
         gateway_url: str | None = None,
-        tick_seconds: float = 30.0,
+        tick_seconds: float = 5.0,
         view_timeout: float = 600.0,
         retry_base_seconds: float = 1.0,
         auto_sync: bool = True,
@@ -191,6 +191,7 @@ class NewsBot(commands.AutoShardedBot):
             deliverer=self.deliverer,
             view_timeout=view_timeout,
             process_id=membership.process_id if membership else None,
+            delivers=membership.delivers if membership else None,
         )
         self.synced_commands = False
         self._setup_started = False

@@ -22,7 +22,6 @@ import hashlib
 import logging
 import random
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -39,7 +38,7 @@ from bot.discord.payloads import payload_kwargs
 from bot.ingest.related import related_items
 from bot.settings import Settings
 from bot.store.async_store import AsyncStore
-from bot.store.guilds import GuildState, scheduled_run_key
+from bot.store.guilds import GuildState, manual_run_key, scheduled_run_key
 from bot.store.ledger import DigestRun, RunKind
 
 __all__ = [
@@ -69,11 +68,6 @@ UNKNOWN_CHANNEL = 10003
 #: (the run stays pending and a later tick resumes it).
 MAX_RETRY_WAIT_SECONDS = 60.0
 JITTER = 0.25  # a wait is stretched by up to this fraction, so retries of a burst spread out
-
-
-def manual_run_key(guild_id: int, channel_id: int) -> str:
-    """A `/digest now` run gets its own identity."""
-    return f"m:{guild_id}:{channel_id}:{uuid.uuid4().hex}"
 
 
 def message_nonce(run_key: str, index: int) -> str:

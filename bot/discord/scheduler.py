@@ -29,7 +29,7 @@ from bot.core.schedule import next_run_after
 from bot.discord.delivery import Deliverer, DueRun, RunOutcome
 from bot.store.async_store import AsyncStore
 from bot.store.engine import Connection
-from bot.store.guilds import Claim
+from bot.store.guilds import Claim, is_manual
 
 __all__ = ["BotScheduler", "Skipped", "TickReport", "next_run_after", "plan_due"]
 
@@ -60,7 +60,9 @@ def plan_due(
 ) -> tuple[list[DueRun], list[Skipped]]:
     """Split claims into runs to deliver now and runs skipped: missed beyond the catch-up grace,
     or claimed by an earlier process for a server whose digest has since stopped or moved to
-    another channel. A run claimed twice (an earlier claim and this tick's) is delivered once."""
+    another channel. A run claimed twice (an earlier claim and this tick's) is delivered once.
+    A `/digest now` another process asked for is delivered like any claim, as a manual run (it
+    needs a channel and a server in good health, not an active schedule)."""
     grace = timedelta(minutes=catch_up_minutes)
     due: list[DueRun] = []
     skipped: list[Skipped] = []
@@ -70,12 +72,15 @@ def plan_due(
             continue
         seen.add(claim.run_key)
         state = claim.state
-        if not state.scheduled or state.settings.channel_id != claim.channel_id:
+        manual = is_manual(claim.run_key)
+        healthy = state.removed_at is None and state.failing_reason is None
+        usable = healthy if manual else state.scheduled
+        if not usable or state.settings.channel_id != claim.channel_id:
             skipped.append(Skipped(claim, "changed"))
         elif now - claim.scheduled_for > grace:
             skipped.append(Skipped(claim, "late"))
         else:
-            due.append(DueRun(state, claim.run_key, "scheduled"))
+            due.append(DueRun(state, claim.run_key, "manual" if manual else "scheduled"))
     return due, skipped
 
 
@@ -89,7 +94,7 @@ class BotScheduler:
         *,
         clock: Clock,
         catch_up_minutes: int,
-        tick_seconds: float = 30.0,
+        tick_seconds: float = 5.0,
         rescan_seconds: float | None = None,
         rescan: Job | None = None,
         prune_seconds: float = 6 * 3600,
@@ -132,8 +137,13 @@ class BotScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         )
         first = datetime.now(UTC)  # APScheduler runs on wall time; business time is self.clock
-        scheduler.add_job(
-            self.tick, "interval", seconds=self.tick_seconds, id="ticker", next_run_time=first
+        scheduler.add_job(  # a second instance returns at once while a long tick runs
+            self.tick,
+            "interval",
+            seconds=self.tick_seconds,
+            id="ticker",
+            next_run_time=first,
+            max_instances=2,
         )
         if self.rescan is not None and self.rescan_seconds:
             scheduler.add_job(
@@ -196,8 +206,8 @@ class BotScheduler:
 
     async def tick(self) -> TickReport:
         """Resume interrupted runs, then claim and deliver every due server."""
-        if not self._accepting or not self.delivers():
-            return TickReport(0, 0, ())
+        if not self._accepting or not self.delivers() or self._tick_lock.locked():
+            return TickReport(0, 0, ())  # a tick under way takes whatever is due meanwhile next
         async with self._tick_lock:
             self._running_tick = asyncio.current_task()
             try:

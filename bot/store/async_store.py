@@ -264,6 +264,11 @@ class AsyncJournal:
             journal.claim, self._store.conn, self._store.defaults, now=now, fence=fence
         )
 
+    async def request(self, run_key: str, guild_id: int, channel_id: int, *, now: datetime) -> None:
+        await self._store.run(
+            journal.request, self._store.conn, run_key, guild_id, channel_id, now=now
+        )
+
     async def open_claims(self) -> list[guilds.Claim]:
         return await self._store.run(journal.open_claims, self._store.conn, self._store.defaults)
 

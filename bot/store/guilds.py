@@ -8,6 +8,7 @@ A settings change recomputes the server's next run at once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -171,6 +172,16 @@ def scheduled_run_key(guild_id: int, channel_id: int, scheduled_for: datetime, t
     """The identity of a scheduled run: (guild, channel, local date of the scheduled time)."""
     local_date = scheduled_for.astimezone(ZoneInfo(tz)).date().isoformat()
     return f"s:{guild_id}:{channel_id}:{local_date}"
+
+
+def manual_run_key(guild_id: int, channel_id: int) -> str:
+    """A `/digest now` run gets its own identity."""
+    return f"m:{guild_id}:{channel_id}:{uuid.uuid4().hex}"
+
+
+def is_manual(run_key: str) -> bool:
+    """True for the key of a `/digest now` run (`manual_run_key`)."""
+    return run_key.startswith("m:")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ per transition.
 A scheduled run is claimed → pending → each message sent → finished:
 
 - `claim`: for the whole tick, each due server's next run is moved on and a claim row written
-  (`guilds.claim_due`); `open_claims` finds what a crash or a shutdown left claimed.
+  (`guilds.claim_due`); `open_claims` finds what a crash or a shutdown left claimed, and the
+  `/digest now` runs another process `request`ed of the deliverer.
 - `begin`: the claim becomes a pending run with its exact message bodies and a `pending` ledger
   row per article, written before the first post; or `empty`: the claim becomes a done run with
   nothing to post, and the server's last result and `last_run_at` are recorded.
@@ -50,9 +51,11 @@ __all__ = [
     "empty",
     "failed",
     "failing",
+    "is_claimed",
     "open_claims",
     "pending",
     "posted_ids",
+    "request",
     "retry_later",
     "run",
     "sent",
@@ -72,6 +75,25 @@ def claim(
     """Claim every server whose run is due (one transaction: see `guilds.claim_due`), when
     `fence` (this process still delivers) holds."""
     return guilds.claim_due(conn, defaults, now=now, fence=fence)
+
+
+def request(
+    conn: Connection, run_key: str, guild_id: int, channel_id: int, *, now: datetime
+) -> None:
+    """Claim a `/digest now` run for the process that delivers (asked on another process): the
+    deliverer's next tick finds it with the other open claims."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO digest_claims (run_key, guild_id, channel_id, scheduled_for, claimed_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_key) DO NOTHING",
+            (run_key, guild_id, channel_id, to_ts(now), to_ts(now)),
+        )
+
+
+def is_claimed(conn: Connection, run_key: str) -> bool:
+    """True while the run is claimed and not yet recorded (or skipped)."""
+    row = conn.execute("SELECT 1 FROM digest_claims WHERE run_key = ?", (run_key,)).fetchone()
+    return row is not None
 
 
 def open_claims(conn: Connection, defaults: GuildDefaults) -> list[Claim]:

@@ -20,7 +20,7 @@ from bot.settings import DeliverySettings, Settings
 from bot.store import cluster
 from bot.store.async_store import AsyncStore
 from bot.store.db import Store
-from bot.store.guilds import GuildDefaults
+from bot.store.guilds import GuildDefaults, manual_run_key
 from tests.discord.bot_helpers import RecordingClient, http_error, make_article, put_articles
 
 
@@ -499,3 +499,26 @@ async def test_only_the_process_holding_the_lease_delivers(
     report = await scheduler.tick()
     assert [o.outcome for o in report.outcomes] == ["sent"] * 2
     assert_one_digest_each(client, [10, 20])
+
+
+async def test_a_digest_now_asked_on_another_process_is_posted_by_the_deliverer(
+    store: Store, rig: Callable[..., Any]
+) -> None:
+    """`/digest now` answered by a process that does not deliver claims a manual run; the
+    deliverer's next tick posts it (also for a paused server: a manual run needs no schedule),
+    and a request for a server the bot has left is dropped."""
+    now = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
+    put_articles(store, [make_article(n, published=now - timedelta(hours=2)) for n in range(3)])
+    scheduler, client, _clock, astore = rig(now)
+    await configure_guilds(astore, range(1, 3), now)
+    await astore.update_guild(1, {"paused": True}, now=now)
+    await astore.set_removed(2, True, now=now)
+    await astore.journal.request(manual_run_key(1, 10), 1, 10, now=now)
+    await astore.journal.request(manual_run_key(2, 20), 2, 20, now=now)
+    report = await scheduler.tick()
+    assert [(o.guild_id, o.outcome) for o in report.outcomes] == [(1, "sent")]
+    assert report.skipped == 1
+    assert len(client.in_channel(10)) == 1
+    assert client.in_channel(20) == []
+    assert await astore.journal.open_claims() == []
+    assert await astore.journal.pending() == []

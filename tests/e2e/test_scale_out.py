@@ -4,7 +4,8 @@ Three real processes, each owning one of three gateway shards. One of them holds
 lease and posts the digests of all 1,000 servers, due in the same minute; it is killed (or frozen,
 as a machine that hung) mid-burst. Another takes over, finishes the interrupted runs with the same
 nonces and delivers the rest: every server gets its digest exactly once, with no 429. The other
-processes answer their shards' interactions throughout and say which process delivers.
+processes answer their shards' interactions throughout, say which process delivers, and hand
+`/digest now` to it.
 """
 
 from __future__ import annotations
@@ -58,6 +59,17 @@ async def test_three_processes_deliver_once_and_hand_over_when_the_deliverer_sto
             answer = await handle.response(within=10)
             fields = {f["name"]: f["value"] for f in answer["data"]["embeds"][0]["fields"]}
             assert f":{run.successor_pid}:" in fields["Delivered by"]
+
+        # `/digest now` on a process that does not deliver: the deliverer runs it (here it has
+        # nothing new: the channel got every article already)
+        follower = next(s for s in survivors if s != run.fleet.shard_of_pid(run.successor_pid))
+        guild = next(g for g in run.guilds if (g.id >> 22) % SHARDS == follower)
+        channel = next(iter(guild.channels.values()))
+        handle = await fake_discord.invoke(
+            guild, channel, fake_discord.add_admin(guild), ["digest", "now"]
+        )
+        reply = await handle.followup(within=60)
+        assert reply["content"].startswith("Nothing new to post"), reply["content"]
 
         codes = await run.fleet.stop()
         logs = run.fleet.logs()

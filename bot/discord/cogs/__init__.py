@@ -33,6 +33,8 @@ class CogContext:
     view_timeout: float = 600.0
     # several processes: this one's id, to tell in `/digest show` which process delivers
     process_id: str | None = None
+    # several processes: whether this one delivers (else `/digest now` asks the one that does)
+    delivers: Callable[[], bool] | None = None
 
 
 def match_choices(current: str, names: Sequence[str]) -> list[app_commands.Choice[str]]:

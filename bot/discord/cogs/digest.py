@@ -7,6 +7,7 @@ The options' ranges, descriptions and checks come from `bot.core.server_settings
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -35,8 +36,8 @@ from bot.discord.errors import NotAllowed, UserError
 from bot.discord.formatting import next_run_line, status_page
 from bot.discord.payloads import payload_kwargs
 from bot.settings import timezone_names
-from bot.store import cluster
-from bot.store.guilds import GuildState
+from bot.store import cluster, journal
+from bot.store.guilds import GuildState, manual_run_key
 
 REQUIRED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
 MAX_TOPICS = 25
@@ -44,6 +45,20 @@ MAX_TOPICS = 25
 
 def _perm_name(name: str) -> str:
     return name.replace("_", " ").title()
+
+
+#: How long `/digest now` waits for another process's delivery before saying it is under way.
+ASK_DELIVERER_SECONDS = 60.0
+
+
+def _now_text(outcome: str, messages: int, detail: str, channel_id: int) -> str:
+    """The reply to `/digest now` for a run's outcome."""
+    texts = {
+        "sent": f"Posted {messages} message(s) in <#{channel_id}>.",
+        "empty": "Nothing new to post: every matching article was already posted.",
+        "failing": f"Could not post: {detail}.",
+    }
+    return texts.get(outcome, f"Could not post the digest now ({detail or outcome}).")
 
 
 @app_commands.guild_only()
@@ -268,17 +283,38 @@ class DigestCog(
         state = await self.context.store.guild(self._guild_id(interaction))
         channel_id = self._require_ready(state)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await self.context.deliverer.deliver_now(state)
-        texts = {
-            "sent": f"Posted {outcome.messages} message(s) in <#{channel_id}>.",
-            "empty": "Nothing new to post: every matching article was already posted.",
-            "failing": f"Could not post: {outcome.detail}.",
-        }
-        text = texts.get(
-            outcome.outcome, f"Could not post the digest now ({outcome.detail or outcome.outcome})."
-        )
+        delivers = self.context.delivers
+        if delivers is None or delivers():
+            outcome = await self.context.deliverer.deliver_now(state)
+            text = _now_text(outcome.outcome, outcome.messages, outcome.detail, channel_id)
+        else:  # another process delivers: it posts, so the rate limit is paced in one place
+            text = await self._ask_the_deliverer(state.settings.guild_id, channel_id)
         await interaction.followup.send(
             text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+        )
+
+    async def _ask_the_deliverer(self, guild_id: int, channel_id: int) -> str:
+        """Claim a manual run for the delivering process and wait (a while) for its outcome."""
+        store = self.context.store
+        key = manual_run_key(guild_id, channel_id)
+        await store.journal.request(key, guild_id, channel_id, now=self.context.clock())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ASK_DELIVERER_SECONDS
+        while loop.time() < deadline:
+            await asyncio.sleep(0.5)
+            run, claimed = await store.read(
+                lambda s: (journal.run(s.conn, key), journal.is_claimed(s.conn, key))
+            )
+            if run is not None and run.status != "pending":
+                outcome = "sent" if run.payloads else "empty"
+                if run.status == "failed":
+                    outcome = "failed"
+                return _now_text(outcome, run.messages_sent, run.result or "", channel_id)
+            if run is None and not claimed:
+                return "The digest was not posted: its channel or settings changed meanwhile."
+        return (
+            "The bot process that delivers digests has it in hand, but it has not finished yet: "
+            "`/digest show` tells the result."
         )
 
     @app_commands.command(name="preview", description="See what the digest would post now")
