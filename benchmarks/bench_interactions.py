@@ -53,10 +53,16 @@ class Load:
         return percentile(self.acks if which == "ack" else self.results, q)
 
 
-async def _one(handle: Any, within: float) -> tuple[float | None, float | None]:
-    """(ack ms, results ms) of one interaction, None when it did not come within `within`."""
+async def answer_times(
+    handle: Any, within: float, *, followup: bool = True
+) -> tuple[float | None, float | None]:
+    """(ack ms, results ms) of one interaction, None when it did not come within `within`; with
+    `followup=False` (a command answered in its callback) only the acknowledgement is awaited."""
     with contextlib.suppress(TimeoutError):
-        await handle.followup(within=within)
+        if followup:
+            await handle.followup(within=within)
+        else:
+            await handle.response(within=within)
     ack = next((e.at for e in handle.events if e.kind == "callback"), None)
     done = next((e.at for e in handle.events if e.kind == "followup"), None)
     return (
@@ -91,7 +97,7 @@ async def _load(
         handle = await fake.invoke(
             guild, channel, readers[n % len(readers)], ["news", "search"], options
         )
-        waiting.append(asyncio.create_task(_one(handle, 15.0)))
+        waiting.append(asyncio.create_task(answer_times(handle, 15.0)))
     answers = await asyncio.gather(*waiting)
     seconds = loop.time() - start
     acks = [a for a, _ in answers if a is not None]

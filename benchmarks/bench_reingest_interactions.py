@@ -36,6 +36,7 @@ from typing import Any
 
 from benchmarks._fixtures import BotProcess, bench_settings, figure, percentile
 from benchmarks._reingest import changed_folder, generate_folder
+from benchmarks.bench_interactions import answer_times
 from benchmarks.bench_store import _pg_schema
 from bot.search.index import SearchIndex
 from bot.store.db import Store
@@ -91,18 +92,8 @@ def _queries(folder: Path, count: int, seed: int = 17) -> list[str]:
 
 async def _answer(handle: Any, show: bool) -> tuple[bool, float | None, float | None]:
     """(show?, ack ms, results ms) of one interaction; None when it did not come in time."""
-    with contextlib.suppress(TimeoutError):
-        if show:
-            await handle.response(within=15.0)
-        else:
-            await handle.followup(within=15.0)
-    ack = next((e.at for e in handle.events if e.kind == "callback"), None)
-    done = next((e.at for e in handle.events if e.kind == "followup"), None)
-    return (
-        show,
-        None if ack is None else (ack - handle.created) * 1000,
-        None if done is None else (done - handle.created) * 1000,
-    )
+    ack, done = await answer_times(handle, 15.0, followup=not show)
+    return show, ack, done
 
 
 async def _load(
