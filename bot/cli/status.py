@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.cli._common import err, out, read_store
 from bot.settings import Settings
 from bot.store import StoreError
-from bot.store.cluster import Backlog, ClusterStatus, ProcessRow, from_micros, status
+from bot.store.cluster import Backlog, ClusterStatus, ProcessRow, status, wall_us
+from bot.store.db import from_us
 
 CLUSTER_SCHEMA = 7  # the migration that added the process registry
 
@@ -37,7 +37,7 @@ def _state(row: ProcessRow, now_us: int, stale_us: int) -> str:
 
 
 def _iso(micros: int | None) -> str | None:
-    return None if micros is None else from_micros(micros).isoformat(timespec="seconds")
+    return None if micros is None else from_us(micros).isoformat(timespec="seconds")
 
 
 def _ago(micros: int, now_us: int) -> str:
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             found = status(store.conn, now=now)
         finally:
             store.close()
-    now_us = int(time.time() * 1_000_000)
+    now_us = wall_us()
     stale_us = int(settings.cluster.lease_seconds * 1_000_000)
     doc = report(found, now_us=now_us, stale_us=stale_us)
     if args.json:

@@ -14,8 +14,9 @@ Times are wall-clock microseconds from the processes (keep the machines' clocks 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.store.engine import Connection
 from bot.store.guilds import to_ts, transaction
@@ -253,12 +254,6 @@ def status(conn: Connection, *, now: datetime) -> ClusterStatus:
     return ClusterStatus(tuple(processes(conn)), get_lease(conn), backlog(conn, now=now))
 
 
-def micros(moment: datetime) -> int:
-    """An aware datetime as UTC epoch microseconds."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: times must be timezone-aware")
-    return int(moment.timestamp() * 1_000_000)
-
-
-def from_micros(value: int) -> datetime:
-    return datetime.fromtimestamp(value / 1_000_000, UTC)
+def wall_us() -> int:
+    """Now on the lease's clock: this machine's wall clock, in epoch microseconds."""
+    return int(time.time() * 1_000_000)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from bot.cli import main
 from bot.store import Store, cluster
-from bot.store.cluster import ProcessInfo
+from bot.store.cluster import ProcessInfo, wall_us
 from bot.store.guilds import GuildDefaults, update_settings
 
 A = ProcessInfo("host-a:100:aaaaaa", "host-a", 100, "0-3", 8, "1.0")
@@ -30,8 +29,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database: Path | str) -
     return database
 
 
-def now_us() -> int:
-    return int(time.time() * 1_000_000)
+now_us = wall_us
 
 
 def status_json(capsys: pytest.CaptureFixture[str], expected: int = 0) -> dict[str, Any]:

@@ -83,7 +83,7 @@ class Fleet:
 def deliverer_pid(database: Path | str) -> int | None:
     """The pid of the process holding the deliverer lease now."""
     with Store.open(database) as store:
-        row = cluster.deliverer(store.conn, now_us=int(time.time() * 1_000_000))
+        row = cluster.deliverer(store.conn, now_us=cluster.wall_us())
     return None if row is None else row.info.pid
 
 

@@ -8,7 +8,6 @@ The options' ranges, descriptions and checks come from `bot.core.server_settings
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import discord
@@ -348,7 +347,7 @@ class DigestCog(
         me = self.context.process_id
         if me is None:
             return None
-        now_us = int(time.time() * 1_000_000)  # the lease runs on wall time, not business time
+        now_us = cluster.wall_us()  # the lease runs on wall time, not business time
         row = await self.context.store.read(lambda s: cluster.deliverer(s.conn, now_us=now_us))
         if row is None:
             return (
